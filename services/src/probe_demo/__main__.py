@@ -1,0 +1,3 @@
+from probe_demo.cli import main
+
+raise SystemExit(main())

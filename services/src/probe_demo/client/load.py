@@ -1,0 +1,161 @@
+"""The load client: R requests a second at a URL, every attempt recorded (seed 002 client.py).
+
+Each attempt opens its own connection, so a refused, reset or timed-out connection is one
+counted failure and never a crash. Attempts start on a fixed schedule whatever the server's
+latency, so a stalled server shows up as failures and a backlog of slow answers, not as a
+quietly lower rate.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from probe_demo.variants.hello import date_fields
+
+VERSION_TEXT_LIMIT = 40
+
+
+@dataclass
+class Attempt:
+    number: int
+    started: float  # seconds since the run began
+    local_date: dict[str, int]
+    ttlb: float = 0.0
+    status: int | None = None
+    error: str | None = None
+    version: str | None = None
+    remote_date: dict[str, int] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 400
+
+    @property
+    def outcome(self) -> str:
+        return f"HTTP {self.status}" if self.status is not None else (self.error or "unknown")
+
+
+@dataclass
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def parse(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"URL {url!r} must look like http://host[:port]/path")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return cls(parts.scheme, parts.hostname, port, path)
+
+
+def version_of(body: bytes) -> str | None:
+    """What identifies the answering version: hello's JSON tag, else the body's first line."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "tag" in data:
+        return str(data["tag"])
+    first_line = text.splitlines()[0] if text else ""
+    return first_line[:VERSION_TEXT_LIMIT] or None
+
+
+def _error_name(err: BaseException) -> str:
+    if isinstance(err, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(err, ConnectionResetError):
+        return "connection reset"
+    if isinstance(err, http.client.RemoteDisconnected):
+        return "closed without response"
+    if isinstance(err, socket.gaierror):
+        return "name not resolved"
+    if isinstance(err, OSError) and err.errno is not None:
+        return errno.errorcode.get(err.errno, str(err.errno)).lower()
+    return type(err).__name__
+
+
+def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
+    connection_class = (
+        http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    )
+    begin = time.perf_counter()
+    connection = connection_class(target.host, target.port, timeout=timeout)
+    try:
+        connection.request("GET", target.path, headers={"Connection": "close"})
+        response = connection.getresponse()
+        body = response.read()
+        attempt.status = response.status
+        attempt.version = version_of(body)
+        try:
+            remote = json.loads(body)
+            if isinstance(remote, dict) and isinstance(remote.get("date"), dict):
+                attempt.remote_date = remote["date"]
+        except ValueError:
+            pass
+    except (OSError, http.client.HTTPException) as err:
+        attempt.error = _error_name(err)
+    finally:
+        connection.close()
+        attempt.ttlb = time.perf_counter() - begin
+    return attempt
+
+
+@dataclass
+class LoadRun:
+    """Schedules attempts; `stop` (set from a signal handler) ends the run early."""
+
+    url: str
+    rate: float
+    duration: float | None = None
+    timeout: float = 2.0
+    on_attempt: Callable[[Attempt], None] = lambda attempt: None
+    stop: threading.Event = field(default_factory=threading.Event)
+    attempts: list[Attempt] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def run(self) -> list[Attempt]:
+        target = Target.parse(self.url)
+        lock = threading.Lock()
+        # Enough threads that attempts still start on time while each may take `timeout`.
+        workers = max(4, min(512, int(self.rate * self.timeout) + 4))
+
+        def one(attempt: Attempt) -> None:
+            fetch(target, attempt, self.timeout)
+            with lock:
+                self.attempts.append(attempt)
+                self.on_attempt(attempt)
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            number = 0
+            while not self.stop.is_set():
+                due = start + number / self.rate
+                if self.duration is not None and due - start >= self.duration:
+                    break
+                if self.stop.wait(max(0.0, due - time.monotonic())):
+                    break
+                number += 1
+                pool.submit(one, Attempt(number, time.monotonic() - start,
+                                         date_fields(datetime.now())))
+        self.elapsed = time.monotonic() - start
+        self.attempts.sort(key=lambda attempt: attempt.number)
+        return self.attempts

@@ -1,0 +1,40 @@
+"""Liveness, readiness and startup decisions, shared by the HTTP and gRPC probe endpoints."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from probe_demo.config import Settings
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+
+def started(state: dict[str, Any], settings: Settings, now: float | None = None) -> Verdict:
+    now = time.time() if now is None else now
+    remaining = state["started_at"] + settings.startup_seconds - now
+    if remaining > 0:
+        return Verdict(False, f"starting, {remaining:.1f}s to go")
+    return Verdict(True, "started")
+
+
+def liveness(state: dict[str, Any]) -> Verdict:
+    if state["failing"]:
+        return Verdict(False, "failing since /start-failing was called")
+    return Verdict(True, "alive")
+
+
+def readiness(state: dict[str, Any], settings: Settings, now: float | None = None) -> Verdict:
+    startup = started(state, settings, now)
+    if not startup.ok:
+        return startup
+    if state["draining"]:
+        return Verdict(False, "draining: shutdown requested")
+    if state["ready_override"] is False:
+        return Verdict(False, "not ready: set by /fault/readiness")
+    return Verdict(True, "ready")

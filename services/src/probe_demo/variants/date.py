@@ -1,0 +1,16 @@
+"""Seed 004: /date on 0.0.0.0:8080, polled by a curl sidecar in the same pod."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint
+
+from probe_demo.app import services
+
+blueprint = Blueprint("date", __name__)
+
+
+@blueprint.get("/date")
+def date():
+    return f"{datetime.now().isoformat(sep=' ')} from {services().hostname}\n"

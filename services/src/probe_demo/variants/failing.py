@@ -1,0 +1,17 @@
+"""Seed 001: healthy until /start-failing is called (see probe_demo.faults), then /livez fails."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from probe_demo.app import services
+
+blueprint = Blueprint("failing", __name__)
+
+
+@blueprint.get("/")
+def index():
+    return (
+        f"Hello from {services().hostname}. Liveness is /livez; "
+        "call /start-failing to make it fail until the container restarts.\n"
+    )

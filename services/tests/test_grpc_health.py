@@ -1,0 +1,33 @@
+import grpc
+import pytest
+from conftest import http_get
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def _check(port: int, service: str):
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+
+
+def test_grpc_health_follows_the_pod_state(start_server):
+    server = start_server("--variant", "failing", "--enable-faults", "true")
+    assert _check(server.grpc_port, "") == SERVING
+    assert _check(server.grpc_port, "readiness") == SERVING
+    http_get(server.url("/fault/readiness?ready=false"))
+    assert _check(server.grpc_port, "readiness") == NOT_SERVING
+    assert _check(server.grpc_port, "liveness") == SERVING
+    http_get(server.url("/start-failing"))
+    assert _check(server.grpc_port, "liveness") == NOT_SERVING
+    assert _check(server.grpc_port, "startup") == SERVING
+
+
+def test_grpc_health_rejects_unknown_services(start_server):
+    server = start_server()
+    with pytest.raises(grpc.RpcError) as caught:
+        _check(server.grpc_port, "database")
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "readiness" in caught.value.details()

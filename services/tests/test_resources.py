@@ -1,0 +1,62 @@
+"""Memory and CPU used on purpose by the supervisor, and the exec-probe health file."""
+
+import time
+from pathlib import Path
+
+from conftest import children_of, http_get
+
+
+def _rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_memory_at_start_is_held_by_the_supervisor(start_server):
+    server = start_server("--memory-at-start", "64Mi")
+    assert _wait_for(lambda: _rss_bytes(server.process.pid) >= 64 * 2**20)
+
+
+def test_memory_on_demand_grows_and_shrinks_the_supervisor(start_server):
+    server = start_server("--enable-faults", "true")
+    before = _rss_bytes(server.process.pid)
+    http_get(server.url("/fault/memory?size=80Mi"))
+    assert _wait_for(lambda: _rss_bytes(server.process.pid) >= before + 80 * 2**20)
+    http_get(server.url("/fault/memory?size=0"))
+    assert _wait_for(lambda: _rss_bytes(server.process.pid) < before + 40 * 2**20)
+
+
+def test_cpu_burners_start_and_stop_on_demand(start_server):
+    server = start_server("--enable-faults", "true")
+    gunicorn_only = set(children_of(server.process.pid))
+    http_get(server.url("/fault/cpu?cpus=1"))
+    assert _wait_for(lambda: len(set(children_of(server.process.pid)) - gunicorn_only) == 1)
+    burner = (set(children_of(server.process.pid)) - gunicorn_only).pop()
+    start = _cpu_seconds(burner)
+    time.sleep(1.0)
+    assert _cpu_seconds(burner) - start >= 0.5
+    http_get(server.url("/fault/cpu?cpus=0"))
+    assert _wait_for(lambda: set(children_of(server.process.pid)) == gunicorn_only)
+
+
+def test_health_file_is_created_then_removed_after_its_ttl(start_server, tmp_path):
+    health_file = tmp_path / "healthy"
+    server = start_server("--health-file", str(health_file), "--health-file-ttl", "1.5")
+    assert health_file.exists()
+    assert _wait_for(lambda: not health_file.exists(), timeout=10)
+    assert '"present": false' in server.log()
