@@ -1,8 +1,46 @@
 # Shared settings for the offline cluster scripts; sourced, never run.
-# Everything built or downloaded lives under $CACHE, keyed by version, outside the clone.
+# Built or downloaded things live under $CACHE, keyed by version, outside the clone;
+# the running cluster's files (certificates, etcd data, logs) live under $RUN.
 KUBE_VERSION="${KUBE_VERSION:-v1.34.2}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
+METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
+PAUSE_IMAGE="registry.k8s.io/pause:3.10"
+COREDNS_IMAGE="probe-demo.local/coredns:$COREDNS_VERSION"
+METRICS_SERVER_IMAGE="probe-demo.local/metrics-server:$METRICS_SERVER_VERSION"
+
 CACHE="${PROBE_DEMO_CACHE:-$HOME/.cache/probe-demo}"
 K8S_BIN="$CACHE/kubernetes/$KUBE_VERSION/bin"
+ADDONS_DIR="$CACHE/addons"
+RUN="${PROBE_DEMO_RUN:-/var/lib/probe-demo-cluster}"
+KUBECONFIG_ADMIN="$RUN/admin.kubeconfig"
+CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
+
+# The node's address is an extra address on the loopback interface, so the cluster never
+# depends on (or sends to) the machine's real network.
+NODE_NAME="probe-demo-node"
+NODE_IP="10.213.0.1"
+SERVICE_CIDR="10.96.0.0/16"
+KUBERNETES_SERVICE_IP="10.96.0.1"
+DNS_SERVICE_IP="10.96.0.10"
+POD_CIDR="10.244.0.0/16"
+NODE_POD_CIDR="10.244.0.0/24"
+CNI_BRIDGE="pdemo-br0"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND until it succeeds or time runs out.
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${seconds}s waiting for $what"
+      return 1
+    fi
+    sleep 1
+  done
+}

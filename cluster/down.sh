@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Tears the cluster down and leaves nothing behind: processes, container shims, mounts,
+# network namespaces, iptables rules, the bridge and dummy interface, and $RUN itself.
+# The cache (binaries, images) stays, so the next cluster-up takes seconds.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+[[ $EUID -eq 0 ]] || die "cluster-down needs root"
+
+stop_pidfile() { # NAME: TERM, then KILL after 10 s
+  local pidfile="$RUN/pids/$1.pid" pid
+  [[ -f $pidfile ]] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  rm -f "$pidfile"
+}
+
+# The kubelet first, so that it restarts nothing while containers go.
+for name in kubelet kube-proxy kube-scheduler kube-controller-manager; do stop_pidfile "$name"; done
+
+# Every container of this cluster runs under a shim started by our containerd.
+if [[ -S $CONTAINERD_SOCK ]]; then
+  for task in $(ctr_k8s tasks list -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$task" 2>/dev/null; done
+fi
+for pid in $(pgrep -f "containerd-shim.*-address $CONTAINERD_SOCK" 2>/dev/null); do
+  kill -9 "$pid" 2>/dev/null
+done
+stop_pidfile containerd
+stop_pidfile kube-apiserver
+stop_pidfile etcd
+# Anything a crashed run left without a pid file.
+pkill -9 -f "$K8S_BIN/" 2>/dev/null
+pkill -9 -f "containerd --config $RUN/" 2>/dev/null
+pkill -9 -f "etcd --name probe-demo --data-dir $RUN/" 2>/dev/null
+
+# Mounts below $RUN (overlay roots, shm, volumes) and the pods' network namespaces.
+for _ in 1 2 3; do
+  grep -o " $RUN/[^ ]*" /proc/mounts | sort -r | while read -r mount; do
+    umount -l "$mount" 2>/dev/null
+  done
+done
+for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ {print $1}'); do ip netns delete "$ns"; done
+
+# iptables: kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains, in every table.
+for table in filter nat mangle; do
+  iptables-save -t "$table" 2>/dev/null | grep -- '^-A' | grep -E 'KUBE-|CNI-' \
+    | sed 's/^-A/-D/' | while read -r rule; do
+      eval "iptables -t $table $rule" 2>/dev/null
+    done
+  for chain in $(iptables-save -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ {print substr($1, 2)}'); do
+    iptables -t "$table" -F "$chain" 2>/dev/null
+  done
+  for chain in $(iptables-save -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ {print substr($1, 2)}'); do
+    iptables -t "$table" -X "$chain" 2>/dev/null
+  done
+done
+
+ip link delete "$CNI_BRIDGE" 2>/dev/null
+ip addr delete "$NODE_IP/32" dev lo 2>/dev/null
+ip route delete blackhole "$SERVICE_CIDR" 2>/dev/null
+# Whatever the kubelet left in the cgroup hierarchy (kubepods).
+for hierarchy in /sys/fs/cgroup/*/; do
+  [[ -d $hierarchy/kubepods ]] && find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
+done
+rm -rf "$RUN"
+log "cluster down"
