@@ -32,6 +32,7 @@ done
 stop_pidfile containerd
 stop_pidfile kube-apiserver
 stop_pidfile etcd
+stop_pidfile registry
 # Anything a crashed run left without a pid file.
 pkill -9 -f "$K8S_BIN/" 2>/dev/null
 pkill -9 -f "containerd --config $RUN/" 2>/dev/null

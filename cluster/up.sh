@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "cluster-up needs root (containerd, kubelet and iptables do)"
-for tool in etcd containerd runc ctr openssl iptables conntrack buildah; do
+for tool in etcd containerd runc ctr openssl iptables conntrack buildah docker-registry; do
   command -v "$tool" >/dev/null || die "$tool is missing: run 'make deps' first"
 done
 [[ -x /usr/lib/cni/bridge ]] || die "CNI plugins are missing: run 'make deps' first"
@@ -57,6 +57,20 @@ prepare_host() {
   # Service IPs exist only as kube-proxy's NAT rules: anything else sent to them stops here
   # instead of following the default route off the machine.
   ip route replace blackhole "$SERVICE_CIDR"
+}
+
+# The image registry on loopback: `make image` pushes there and containerd pulls from it.
+# Its storage is in the cache, so images outlive the cluster.
+start_registry() {
+  mkdir -p "$CACHE/registry"
+  write_config "$RUN/registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: "$CACHE/registry"}, delete: {enabled: true}}
+http: {addr: "127.0.0.1:5000"}
+YAML
+  start registry docker-registry serve "$RUN/registry.yml"
+  wait_for 30 "the registry" curl -fsS http://127.0.0.1:5000/v2/
 }
 
 start_etcd() {
@@ -219,6 +233,7 @@ start_addons() {
 }
 
 prepare_host
+start_registry
 bash "$here/certs.sh"
 start_etcd
 start_apiserver

@@ -1,0 +1,8 @@
+# Shared settings for the image scripts; sourced, never run.
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+DEBIAN_SUITE=bookworm
+BASE_PACKAGES="python3,python3-venv,ca-certificates"
+IMAGE_ARCHES="${IMAGE_ARCHES:-amd64 arm64}"
+IMAGE_NAME="probe-demo"
+REGISTRY="localhost:5000"
+BASE_DIR="$CACHE/image-base"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs the chart tool chain into $CACHE/tools (outside the clone), each keyed by version,
+# from the Go module proxy; prints nothing new and takes about a second when all is there.
+#   helm, the helm-unittest plugin (built from its module, installed as a local plugin dir),
+#   chart-testing (ct) with the config files it reads, kubeconform, helm-docs.
+set -euo pipefail
+source "$(dirname "$0")/../cluster/lib.sh"
+
+HELM_VERSION=v3.22.0
+HELM_UNITTEST_VERSION=v1.1.2
+CT_VERSION=v3.14.0
+KUBECONFORM_VERSION=v0.8.0
+HELM_DOCS_VERSION=v1.14.2
+TOOLS="$CACHE/tools"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+
+# go_tool NAME MODULE PACKAGE VERSION [LDFLAGS]: builds PACKAGE of MODULE@VERSION.
+# Through a wrapper module rather than `go install pkg@version`, because the module proxy
+# here refuses some modules' version lists, which `go install` reads for deprecations.
+# The wrapper repeats the module's own replace directives (those not pointing into its tree).
+go_tool() {
+  local name=$1 module=$2 package=$3 version=$4 ldflags=${5:-}
+  local dir="$TOOLS/$name-$version"
+  if [[ ! -x "$dir/$name" ]]; then
+    log "installing $name $version"
+    mkdir -p "$dir/module"
+    printf 'module probe-demo.local/%s\n\ngo 1.24\n\nrequire %s %s\n' \
+      "$name" "$module" "$version" > "$dir/module/go.mod"
+    local upstream
+    upstream=$(cd "$dir/module" && go mod download -json "$module@$version" \
+      | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+    awk '/^replace \(/ {block=1; next} block && /^\)/ {block=0; next}
+         block {print "replace " $0; next} /^replace / {print}' "$upstream" \
+      | grep -v -- '=> \.' >> "$dir/module/go.mod" || true
+    (cd "$dir/module" && GOFLAGS=-mod=mod CGO_ENABLED=0 \
+      go build -trimpath -ldflags "-s -w $ldflags" -o "$dir/$name" "$package")
+  fi
+  ln -sfn "$dir/$name" "$BIN/$name"
+}
+
+go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+go_tool ct github.com/helm/chart-testing/v3 github.com/helm/chart-testing/v3/ct "$CT_VERSION" \
+  "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
+go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform \
+  "$KUBECONFORM_VERSION"
+go_tool helm-docs github.com/norwoodj/helm-docs github.com/norwoodj/helm-docs/cmd/helm-docs \
+  "$HELM_DOCS_VERSION"
+go_tool helm-unittest github.com/helm-unittest/helm-unittest \
+  github.com/helm-unittest/helm-unittest/cmd/helm-unittest "$HELM_UNITTEST_VERSION"
+
+# helm-unittest as a plugin helm finds offline: its plugin.yaml from the module, our binary.
+plugins="$TOOLS/helm-plugins"
+unittest_dir="$plugins/helm-unittest"
+if [[ ! -f "$unittest_dir/plugin.yaml" ]] || ! grep -q "${HELM_UNITTEST_VERSION#v}" "$unittest_dir/plugin.yaml"; then
+  src=$(go env GOMODCACHE)/github.com/helm-unittest/helm-unittest@$HELM_UNITTEST_VERSION
+  mkdir -p "$unittest_dir/untt"
+  # Keep only what runs the binary: no install/update hooks that would download one.
+  sed -e '/^hooks:/,$d' "$src/plugin.yaml" > "$unittest_dir/plugin.yaml"
+  ln -sfn "$BIN/helm-unittest" "$unittest_dir/untt/untt"
+fi
+
+# ct reads chart_schema.yaml and lintconf.yaml: the ones its module ships for this version.
+ct_etc="$TOOLS/ct-$CT_VERSION/etc"
+if [[ ! -f "$ct_etc/chart_schema.yaml" ]]; then
+  src=$(go env GOMODCACHE)/github.com/helm/chart-testing/v3@$CT_VERSION/etc
+  mkdir -p "$ct_etc"
+  cp "$src/chart_schema.yaml" "$src/lintconf.yaml" "$ct_etc/"
+  chmod u+w "$ct_etc"/*
+fi
+ln -sfn "$ct_etc" "$TOOLS/ct-etc"
