@@ -2,7 +2,7 @@
 # Installs the chart tool chain into $CACHE/tools (outside the clone), each keyed by version,
 # from the Go module proxy; prints nothing new and takes about a second when all is there.
 #   helm, the helm-unittest plugin (built from its module, installed as a local plugin dir),
-#   chart-testing (ct) with the config files it reads, kubeconform, helm-docs.
+#   chart-testing (ct; its config files are in the repository's ct/), kubeconform, helm-docs.
 set -euo pipefail
 source "$(dirname "$0")/../cluster/lib.sh"
 
@@ -55,18 +55,19 @@ plugins="$TOOLS/helm-plugins"
 unittest_dir="$plugins/helm-unittest"
 if [[ ! -f "$unittest_dir/plugin.yaml" ]] || ! grep -q "${HELM_UNITTEST_VERSION#v}" "$unittest_dir/plugin.yaml"; then
   src=$(go env GOMODCACHE)/github.com/helm-unittest/helm-unittest@$HELM_UNITTEST_VERSION
-  mkdir -p "$unittest_dir/untt"
+  mkdir -p "$unittest_dir"
   # Keep only what runs the binary: no install/update hooks that would download one.
-  sed -e '/^hooks:/,$d' "$src/plugin.yaml" > "$unittest_dir/plugin.yaml"
-  ln -sfn "$BIN/helm-unittest" "$unittest_dir/untt/untt"
+  sed -e '/^platformHooks:/,$d' "$src/plugin.yaml" > "$unittest_dir/plugin.yaml"
 fi
+ln -sfn "$BIN/helm-unittest" "$unittest_dir/untt-linux-$(go env GOARCH)"
 
-# ct reads chart_schema.yaml and lintconf.yaml: the ones its module ships for this version.
-ct_etc="$TOOLS/ct-$CT_VERSION/etc"
-if [[ ! -f "$ct_etc/chart_schema.yaml" ]]; then
-  src=$(go env GOMODCACHE)/github.com/helm/chart-testing/v3@$CT_VERSION/etc
-  mkdir -p "$ct_etc"
-  cp "$src/chart_schema.yaml" "$src/lintconf.yaml" "$ct_etc/"
-  chmod u+w "$ct_etc"/*
+
+# kubeconform's schemas, made offline from the OpenAPI spec of the Kubernetes we target.
+schemas="$TOOLS/kubeconform-schemas/$KUBE_VERSION"
+if [[ ! -f "$schemas/deployment-apps-v1.json" ]]; then
+  log "generating kubeconform schemas for $KUBE_VERSION"
+  k8s_dir=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  python3 "$(dirname "$0")/k8s_json_schemas.py" "$k8s_dir/api/openapi-spec/swagger.json" "$schemas" >/dev/null
 fi
-ln -sfn "$ct_etc" "$TOOLS/ct-etc"
+ln -sfn "$schemas" "$TOOLS/kubeconform-schemas/current"

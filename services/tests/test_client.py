@@ -7,7 +7,6 @@ import sys
 import time
 
 from conftest import free_port
-
 from probe_demo.client.load import LoadRun, version_of
 
 

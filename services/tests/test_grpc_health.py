@@ -1,7 +1,8 @@
 import grpc
 import pytest
-from conftest import http_get
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from conftest import http_get
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -1,0 +1,74 @@
+# probe-demo: the two targets that matter are `make demo` and `make test` (see README.md).
+# Every target is idempotent; tools, binaries and images are cached in $(CACHE), outside the clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE ?= $(HOME)/.cache/probe-demo
+export PROBE_DEMO_CACHE := $(CACHE)
+TOOLS_BIN := $(CACHE)/tools/bin
+KUBE_BIN := $(CACHE)/kubernetes/v1.34.2/bin
+export PATH := $(CURDIR)/.venv/bin:$(TOOLS_BIN):$(KUBE_BIN):$(PATH)
+export HELM_PLUGINS := $(CACHE)/tools/helm-plugins
+export KUBECONFIG := /var/lib/probe-demo-cluster/admin.kubeconfig
+CHART := charts/probe-demo
+VENV_STAMP := .venv/.installed-$(shell cat services/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: help deps apt-deps venv tools lint test test-services test-chart test-e2e \
+        cluster-up cluster-down image demo demo-down bench-status bench-rollout chart-docs
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+deps: apt-deps venv tools ## install everything the targets below need (idempotent)
+
+apt-deps: ## Debian packages: containerd, runc, CNI plugins, etcd, buildah, registry, qemu
+	@bash tools/apt-deps.sh
+
+venv: $(VENV_STAMP) ## Python virtualenv in .venv with the services and the test tools
+$(VENV_STAMP):
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet -e 'services[test]' -r requirements-dev.txt
+	rm -f .venv/.installed-* && touch $@
+
+tools: ## helm, helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl
+	@bash tools/install.sh
+	@bash cluster/build-kubernetes.sh
+
+lint: venv tools ## ruff, hadolint, helm lint, ct lint, yamllint
+	ruff check services tests tools
+	hadolint Dockerfile
+	helm lint --strict $(CHART)
+	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml
+
+test-services: venv ## pytest for the services (Flask test client + real gunicorn processes)
+	pytest -q services/tests
+
+test-chart: venv tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync
+	helm unittest $(CHART)
+	pytest -q tests/chart
+
+cluster-up: apt-deps tools ## start the offline single-node Kubernetes cluster (+ image registry)
+	@bash cluster/up.sh
+
+cluster-down: ## stop the cluster and remove everything it left behind
+	@bash cluster/down.sh
+
+image: cluster-up ## build the multi-arch image offline and push it to the cluster's registry
+	@bash image/build.sh
+
+test-e2e: venv image ## every scenario on the real cluster, helm test and ct install
+	pytest -q tests/e2e
+
+test: lint test-services test-chart test-e2e ## everything CI runs
+
+demo: venv image ## bring up the cluster and install the zero-downtime scenario
+	helm upgrade --install demo $(CHART) -f $(CHART)/presets/zero-downtime.yaml --wait --timeout 180s
+	kubectl get pods -l app.kubernetes.io/instance=demo -o wide
+	@echo "KUBECONFIG=$(KUBECONFIG)  (export it to use kubectl and helm directly)"
+
+chart-docs: tools ## regenerate the chart README's parameter table from values.yaml
+	helm-docs --chart-search-root charts --template-files README.md.gotmpl
+
+bench-status: venv ## requests/s, latency, RSS and start-up time of /status on loopback
+	python services/benchmarks/bench_status.py

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "probe-demo"
+KUBE_VERSION = "1.34.2"
+CACHE = Path(os.environ.get("PROBE_DEMO_CACHE", Path.home() / ".cache" / "probe-demo"))
+SCHEMAS = CACHE / "tools" / "kubeconform-schemas" / "current"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name) or str(CACHE / "tools" / "bin" / name)
+    if not Path(path).exists():
+        pytest.fail(f"{name} is not installed: run 'make tools'")
+    return path
+
+
+def run(*command: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(part) for part in command], capture_output=True, text=True,
+                          input=stdin, timeout=120)
+
+
+def helm_template(*args: str | Path) -> subprocess.CompletedProcess:
+    return run(tool("helm"), "template", "probe-demo", CHART, "--kube-version", KUBE_VERSION,
+               *args)

@@ -1,0 +1,70 @@
+"""Every scenario renders valid Kubernetes objects; every bad values file is refused by name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import CHART, SCHEMAS, helm_template, run, tool
+
+PRESETS = sorted((CHART / "presets").glob("*.yaml"))
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
+
+
+def expected_error(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <regex>'"
+    return first.removeprefix("# expect: ")
+
+
+def test_there_is_a_preset_for_every_seed_scenario():
+    names = {path.stem for path in PRESETS}
+    assert {"unhealthy-restart", "start-failing", "hello-blue", "hello-green", "zero-downtime",
+            "naive-rollout", "oomkill", "cpu-throttle", "exec-liveness", "readiness",
+            "sidecar-client", "hpa", "probe-types"} <= names
+
+
+def test_ci_values_are_presets_or_defaults():
+    for path in CI_VALUES:
+        if path.is_symlink():
+            assert path.resolve().parent == (CHART / "presets").resolve(), path.name
+    assert len(CI_VALUES) >= 5
+
+
+@pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES],
+                         ids=lambda p: "defaults" if p is None else f"{p.parent.name}/{p.name}")
+def test_lints_strictly_and_renders_schema_valid_objects(values):
+    args = [] if values is None else ["-f", str(values)]
+    lint = run(tool("helm"), "lint", "--strict", CHART, *args)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rendered = helm_template(*args)
+    assert rendered.returncode == 0, rendered.stderr
+    location = f"{SCHEMAS}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
+    checked = run(tool("kubeconform"), "-strict", "-summary", "-schema-location", location,
+                  stdin=rendered.stdout)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Invalid: 0, Errors: 0, Skipped: 0" in checked.stdout
+
+
+def test_kubeconform_catches_a_misspelt_field():
+    rendered = helm_template().stdout.replace("containerPort:", "containerPortt:")
+    location = f"{SCHEMAS}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
+    checked = run(tool("kubeconform"), "-strict", "-schema-location", location, stdin=rendered)
+    assert checked.returncode != 0
+    assert "containerPortt" in checked.stdout
+
+
+@pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
+def test_bad_values_are_refused_naming_the_key(values):
+    pattern = expected_error(values)
+    rendered = helm_template("-f", str(values))
+    assert rendered.returncode != 0, f"{values.name} rendered without error"
+    assert re.search(pattern, rendered.stderr), rendered.stderr
+    if pattern.startswith(("at '", "additional properties")):
+        # Schema errors stop `helm lint` too (template `fail`s are only INFO there).
+        lint = run(tool("helm"), "lint", "--strict", CHART, "-f", str(values))
+        assert lint.returncode != 0
+        assert re.search(pattern, lint.stdout + lint.stderr)
