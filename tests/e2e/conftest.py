@@ -1,0 +1,142 @@
+"""End-to-end tests against the cluster `make cluster-up` runs, with the image `make image` pushed.
+
+Each test installs its scenario into a namespace of its own and removes it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "probe-demo"
+PRESETS = CHART / "presets"
+CACHE = Path(os.environ.get("PROBE_DEMO_CACHE", Path.home() / ".cache" / "probe-demo"))
+IMAGE_REPOSITORY = "localhost:5000/probe-demo"
+# The public curl image cannot be pulled here; the chart's image carries curl too.
+OFFLINE_SETS = [f"sidecar.image.repository={IMAGE_REPOSITORY}", "sidecar.image.tag=0.1.0"]
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not on PATH: run the e2e tests through 'make test-e2e'")
+    return found
+
+
+def run(*command: str, timeout: float = 300, check: bool = True) -> str:
+    result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def kubectl(*args: str, **kwargs: Any) -> str:
+    return run(_binary("kubectl"), *args, **kwargs)
+
+
+def helm(*args: str, **kwargs: Any) -> str:
+    return run(_binary("helm"), *args, **kwargs)
+
+
+def wait_until(what: str, condition: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
+    """Return condition()'s first truthy value; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Release:
+    name: str
+    namespace: str
+
+    @property
+    def selector(self) -> str:
+        return f"app.kubernetes.io/instance={self.name}"
+
+    @property
+    def service(self) -> str:
+        return f"{self.name}-probe-demo"
+
+    def pods(self) -> list[dict]:
+        out = kubectl("get", "pods", "-n", self.namespace, "-l", self.selector, "-o", "json")
+        return [pod for pod in json.loads(out)["items"]
+                if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "test"]
+
+    def pod(self) -> dict:
+        pods = self.pods()
+        assert pods, f"no pods for {self.name}"
+        return pods[0]
+
+    def container_status(self, pod: dict | None = None, name: str = "server") -> dict:
+        pod = pod or self.pod()
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            if status["name"] == name:
+                return status
+        return {}
+
+    def exec(self, pod_name: str, *command: str) -> str:
+        return kubectl("exec", "-n", self.namespace, pod_name, "-c", "server", "--", *command)
+
+    def logs(self, pod_name: str, container: str = "server", previous: bool = False) -> str:
+        args = ["logs", "-n", self.namespace, pod_name, "-c", container]
+        return kubectl(*args, *(["--previous"] if previous else []))
+
+    def helm_test(self) -> str:
+        return helm("test", self.name, "-n", self.namespace, "--logs", "--timeout", "120s")
+
+
+@pytest.fixture
+def namespace(request) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+
+    def make(labels: dict[str, str] | None = None) -> str:
+        name = f"e2e-{request.node.name.removeprefix('test_')[:30].replace('_', '-')}-" \
+               f"{uuid.uuid4().hex[:5]}"
+        kubectl("create", "namespace", name)
+        for key, value in (labels or {}).items():
+            kubectl("label", "namespace", name, f"{key}={value}")
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def install(namespace) -> Callable[..., Release]:
+    """install(preset, *sets, wait=True, ns_labels=None): helm install into a fresh namespace."""
+
+    def do_install(preset: str | None, *sets: str, wait: bool = True,
+                   ns_labels: dict[str, str] | None = None) -> Release:
+        release = Release(name="demo", namespace=namespace(ns_labels))
+        args = ["install", release.name, str(CHART), "-n", release.namespace]
+        if preset:
+            args += ["-f", str(PRESETS / f"{preset}.yaml")]
+        for value in [*OFFLINE_SETS, *sets]:
+            args += ["--set", value]
+        if wait:
+            args += ["--wait", "--timeout", "180s"]
+        helm(*args)
+        return release
+
+    return do_install

@@ -1,0 +1,39 @@
+"""The offline cluster itself: a Ready node, locally built images, Service IPs, DNS, metrics."""
+
+import json
+
+from conftest import IMAGE_REPOSITORY, kubectl, wait_until
+
+
+def test_node_is_ready_and_reports_v1_34():
+    node = json.loads(kubectl("get", "nodes", "-o", "json"))["items"][0]
+    ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
+    assert ready == "True"
+    assert node["status"]["nodeInfo"]["kubeletVersion"].startswith("v1.34.")
+
+
+def test_service_ip_and_dns_name_reach_a_pod_from_another_pod(install):
+    release = install(None, "server.variant=hello", "server.tag=dns-check")
+    service = json.loads(kubectl("get", "service", release.service, "-n", release.namespace,
+                                 "-o", "json"))
+    cluster_ip = service["spec"]["clusterIP"]
+    for host in (cluster_ip, f"{release.service}.{release.namespace}.svc.cluster.local"):
+        out = kubectl("run", "probe-client", "-n", release.namespace, "--rm", "-i",
+                      "--restart=Never", f"--image={IMAGE_REPOSITORY}:0.1.0",
+                      "--overrides", '{"spec": {"securityContext": {"runAsNonRoot": true}}}',
+                      "--command", "--", "curl", "-sS", "--max-time", "10", f"http://{host}/",
+                      timeout=120)
+        assert '"tag":"dns-check"' in out, out
+
+
+def test_kubectl_top_reports_pod_figures(install):
+    release = install(None)
+    lines = wait_until(
+        "kubectl top to report the pod",
+        lambda: kubectl("top", "pod", "-n", release.namespace, "--no-headers",
+                        check=False).strip(),
+        timeout=120, every=5,
+    )
+    name, cpu, memory = lines.splitlines()[0].split()
+    assert name.startswith("demo-probe-demo-")
+    assert cpu.endswith("m") and memory.endswith("Mi")

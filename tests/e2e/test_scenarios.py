@@ -1,0 +1,189 @@
+"""Each seed scenario, installed from its preset, does what the tutorial says it does."""
+
+import json
+import time
+from pathlib import Path
+
+from conftest import IMAGE_REPOSITORY, ROOT, Release, helm, kubectl, run, wait_until
+
+
+def restart_count(release: Release, pod_name: str) -> int:
+    pod = json.loads(kubectl("get", "pod", pod_name, "-n", release.namespace, "-o", "json"))
+    return release.container_status(pod).get("restartCount", 0)
+
+
+def test_unhealthy_restarts_after_n_checks_and_sends_the_custom_header(install):
+    release = install("unhealthy-restart", wait=False)
+    pod = wait_until("the pod", lambda: release.pods(), timeout=60)[0]["metadata"]["name"]
+    wait_until("a liveness restart", lambda: restart_count(release, pod) >= 1, timeout=120)
+    previous = [json.loads(line) for line in release.logs(pod, previous=True).splitlines()
+                if line.startswith("{")]
+    checks = [e for e in previous if e.get("event") == "probe" and e["path"] == "/healthcheck"]
+    assert [e["status"] for e in checks[:6]] == [200] * 5 + [503]
+    assert all(e["headers"].get("Custom-Header") == "Awesome" for e in checks)
+    assert all(e["user_agent"].startswith("kube-probe/1.34") for e in checks)
+
+
+def test_start_failing_restarts_within_period_times_threshold(install):
+    release = install("start-failing")
+    pod = release.pod()["metadata"]["name"]
+    # start-failing preset: periodSeconds 3 x failureThreshold 2, plus one period.
+    allowed = 3 * 2 + 3
+    triggered = time.monotonic()
+    release.exec(pod, "curl", "-sS", "http://localhost:5000/start-failing")
+    wait_until("the restart", lambda: restart_count(release, pod) >= 1, timeout=60, every=0.2)
+    delay = time.monotonic() - triggered
+    print(f"start-failing: restarted {delay:.1f}s after /start-failing (allowed {allowed}s)")
+    # The kubelet still has to stop the container and start a new one: 5 s of slack.
+    assert delay <= allowed + 5
+    events = kubectl("get", "events", "-n", release.namespace, "-o", "json")
+    messages = [e["message"] for e in json.loads(events)["items"]]
+    assert any("Liveness probe failed: HTTP probe failed with statuscode: 500" in m
+               for m in messages)
+
+
+def test_exec_liveness_restarts_once_the_health_file_is_gone(install):
+    release = install("exec-liveness", "healthFile.ttlSeconds=8")
+    pod = release.pod()["metadata"]["name"]
+    release.exec(pod, "cat", "/tmp/healthy")
+    wait_until("the exec-probe restart", lambda: restart_count(release, pod) >= 1, timeout=90)
+    events = json.loads(kubectl("get", "events", "-n", release.namespace, "-o", "json"))
+    assert any("cat: /tmp/healthy: No such file or directory" in e["message"]
+               for e in events["items"])
+
+
+def _endpoint_ready(release: Release, pod_name: str) -> bool | None:
+    slices = json.loads(kubectl("get", "endpointslices", "-n", release.namespace, "-l",
+                                f"kubernetes.io/service-name={release.service}", "-o", "json"))
+    for endpoint_slice in slices["items"]:
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            if endpoint.get("targetRef", {}).get("name") == pod_name:
+                return endpoint["conditions"].get("ready")
+    return None
+
+
+def test_readiness_takes_a_pod_out_of_the_endpoints_and_back(install):
+    release = install("readiness")
+    pod = release.pods()[0]["metadata"]["name"]
+    assert _endpoint_ready(release, pod) is True
+    release.exec(pod, "curl", "-sS", "http://localhost:8080/fault/readiness?ready=false")
+    wait_until("the endpoint to turn not ready",
+               lambda: _endpoint_ready(release, pod) is False, timeout=30)
+    release.exec(pod, "curl", "-sS", "http://localhost:8080/fault/readiness?ready=true")
+    wait_until("the endpoint to be ready again",
+               lambda: _endpoint_ready(release, pod) is True, timeout=30)
+    assert restart_count(release, pod) == 0
+
+
+def test_tcp_readiness_and_grpc_liveness_work(install):
+    release = install("probe-types", "faults.enabled=true")
+    pod = release.pod()
+    container = pod["spec"]["containers"][0]
+    assert "tcpSocket" in container["readinessProbe"]
+    assert container["livenessProbe"]["grpc"] == {"port": 9090, "service": "liveness"}
+    name = pod["metadata"]["name"]
+    assert release.container_status(pod)["ready"] is True
+    release.exec(name, "curl", "-sS", "http://localhost:8080/start-failing")
+    wait_until("the gRPC liveness restart", lambda: restart_count(release, name) >= 1,
+               timeout=90)
+    events = json.loads(kubectl("get", "events", "-n", release.namespace, "-o", "json"))
+    assert any("Liveness probe failed" in e["message"] and "NOT_SERVING" in e["message"]
+               for e in events["items"])
+
+
+def test_oomkill_ends_in_oomkilled_exit_137(install):
+    release = install("oomkill", wait=False)
+
+    def terminated():
+        pods = release.pods()
+        status = release.container_status(pods[0]) if pods else {}
+        return (status.get("lastState", {}).get("terminated")
+                or status.get("state", {}).get("terminated"))
+
+    last = wait_until("an OOM kill", terminated, timeout=120)
+    assert last["reason"] == "OOMKilled"
+    assert last["exitCode"] == 137
+
+
+def test_cpu_throttle_is_visible_in_cgroup_and_top(install):
+    release = install("cpu-throttle")
+    pod = release.pod()
+    uid = pod["metadata"]["uid"]
+    qos = pod["status"]["qosClass"].lower()
+    cpu_stat = Path(f"/sys/fs/cgroup/cpu/kubepods/{qos}/pod{uid}/cpu.stat")
+
+    def throttled():
+        stats = dict(line.split() for line in cpu_stat.read_text().splitlines())
+        return int(stats["nr_throttled"]) > 0 and stats
+
+    stats = wait_until("throttled periods in cpu.stat", throttled, timeout=60)
+    print(f"cpu-throttle: cpu.stat {stats}")
+
+    def top_cpu_millicores():
+        line = kubectl("top", "pod", "-n", release.namespace, "--no-headers", check=False)
+        return int(line.split()[1].rstrip("m")) if line.strip() else 0
+
+    cpu = wait_until("kubectl top near the 1 CPU limit", lambda: top_cpu_millicores() >= 800,
+                     timeout=150, every=5)
+    assert cpu
+    assert top_cpu_millicores() <= 1100
+
+
+def test_sidecar_client_gets_dates_over_localhost(install):
+    release = install("sidecar-client")
+    pod = release.pod()
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["server", "client"]
+    hostname = pod["metadata"]["name"]
+    # The client may start before the server listens; its later lines carry the answers.
+    wait_until("the server's answers in the client's log",
+               lambda: f"from {hostname}" in release.logs(hostname, container="client"),
+               timeout=30)
+
+
+def test_hpa_scales_up_under_load_and_back_down(install):
+    release = install("hpa")
+    url = f"http://{release.service}/work?ms=100"
+    load = kubectl("run", "load", "-n", release.namespace, "--restart=Never",
+                   f"--image={IMAGE_REPOSITORY}:0.1.0", "--", "client", url, "--rate", "15",
+                   "--duration", "240", "--output", "quiet")
+    assert "created" in load
+
+    def replicas():
+        hpa = json.loads(kubectl("get", "hpa", release.service, "-n", release.namespace,
+                                 "-o", "json"))
+        return hpa["status"].get("desiredReplicas", 0)
+
+    wait_until("the HPA to want 2+ pods", lambda: replicas() >= 2, timeout=180, every=5)
+    kubectl("delete", "pod", "load", "-n", release.namespace, "--wait=false")
+    wait_until("the HPA to scale back to 1", lambda: replicas() == 1, timeout=240, every=5)
+
+
+def test_restricted_pod_security_namespace_accepts_the_chart(install):
+    release = install("sidecar-client", ns_labels={
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    })
+    assert release.pods()
+    assert "Phase:          Succeeded" in release.helm_test()
+
+
+def test_helm_test_passes_for_the_default_install(install):
+    release = install(None)
+    out = release.helm_test()
+    assert "Phase:          Succeeded" in out
+    assert "ok   /status answers OK" in out
+
+
+def test_helm_test_checks_the_hello_tag(install):
+    release = install("hello-green")
+    out = release.helm_test()
+    assert "ok   hello answers the date and tag green" in out
+
+
+def test_ct_install_passes_for_every_ci_values_file():
+    sets = " ".join(f"--set {value}" for value in
+                    [f"sidecar.image.repository={IMAGE_REPOSITORY}", "sidecar.image.tag=0.1.0"])
+    out = run("ct", "install", "--config", str(ROOT / "ct.yaml"),
+              "--helm-extra-set-args", sets, timeout=1500)
+    assert "All charts installed successfully" in out
+    assert helm("list", "-A", "-q").count("probe-demo") == 0
