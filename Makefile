@@ -36,7 +36,7 @@ tools: ## helm, helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl
 	@bash cluster/build-kubernetes.sh
 
 lint: venv tools ## ruff, hadolint, helm lint, ct lint, yamllint
-	ruff check services tests tools
+	ruff check services tests tools benchmarks
 	hadolint Dockerfile
 	helm lint --strict $(CHART)
 	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml
@@ -72,3 +72,6 @@ chart-docs: tools ## regenerate the chart README's parameter table from values.y
 
 bench-status: venv ## requests/s, latency, RSS and start-up time of /status on loopback
 	python services/benchmarks/bench_status.py
+
+bench-rollout: venv image ## failures during a rollout: zero-downtime vs naive vs force-delete
+	python benchmarks/zero_downtime.py

@@ -2,7 +2,8 @@
 # Installs the chart tool chain into $CACHE/tools (outside the clone), each keyed by version,
 # from the Go module proxy; prints nothing new and takes about a second when all is there.
 #   helm, the helm-unittest plugin (built from its module, installed as a local plugin dir),
-#   chart-testing (ct; its config files are in the repository's ct/), kubeconform, helm-docs.
+#   chart-testing (ct; its config files are in the repository's ct/), kubeconform, helm-docs,
+#   actionlint (for the GitHub workflow users get).
 set -euo pipefail
 source "$(dirname "$0")/../cluster/lib.sh"
 
@@ -11,6 +12,7 @@ HELM_UNITTEST_VERSION=v1.1.2
 CT_VERSION=v3.14.0
 KUBECONFORM_VERSION=v0.8.0
 HELM_DOCS_VERSION=v1.14.2
+ACTIONLINT_VERSION=v1.7.12
 TOOLS="$CACHE/tools"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
@@ -47,6 +49,8 @@ go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cm
   "$KUBECONFORM_VERSION"
 go_tool helm-docs github.com/norwoodj/helm-docs github.com/norwoodj/helm-docs/cmd/helm-docs \
   "$HELM_DOCS_VERSION"
+go_tool actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint \
+  "$ACTIONLINT_VERSION"
 go_tool helm-unittest github.com/helm-unittest/helm-unittest \
   github.com/helm-unittest/helm-unittest/cmd/helm-unittest "$HELM_UNITTEST_VERSION"
 
