@@ -15,7 +15,8 @@ CHART := charts/probe-demo
 VENV_STAMP := .venv/.installed-$(shell cat services/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-12)
 
 .PHONY: help deps apt-deps venv tools lint test test-services test-chart test-e2e \
-        cluster-up cluster-down image demo demo-down bench-status bench-rollout chart-docs
+        test-docs cluster-up cluster-down image demo bench-status bench-rollout bench-start \
+        chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,10 +58,13 @@ cluster-down: ## stop the cluster and remove everything it left behind
 image: cluster-up ## build the multi-arch image offline and push it to the cluster's registry
 	@bash image/build.sh
 
+test-docs: venv tools ## the guides' commands match presets, targets and flags; actionlint
+	pytest -q tests/docs
+
 test-e2e: venv image ## every scenario on the real cluster, helm test and ct install
 	pytest -q tests/e2e
 
-test: lint test-services test-chart test-e2e ## everything CI runs
+test: lint test-services test-chart test-docs test-e2e ## everything CI runs
 
 demo: venv image ## bring up the cluster and install the zero-downtime scenario
 	helm upgrade --install demo $(CHART) -f $(CHART)/presets/zero-downtime.yaml --wait --timeout 180s
@@ -75,3 +79,6 @@ bench-status: venv ## requests/s, latency, RSS and start-up time of /status on l
 
 bench-rollout: venv image ## failures during a rollout: zero-downtime vs naive vs force-delete
 	python benchmarks/zero_downtime.py
+
+bench-start: venv image ## time from container start to readiness 200, in a pod
+	python benchmarks/container_start.py

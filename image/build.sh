@@ -10,7 +10,7 @@ root="$(cd "$here/.." && pwd)"
 
 tag="${IMAGE_TAG:-$(awk '/^appVersion:/ {gsub(/"/, "", $2); print $2}' "$root/charts/probe-demo/Chart.yaml")}"
 target="$REGISTRY/$IMAGE_NAME:$tag"
-inputs=$(cd "$root" && { sha256sum Dockerfile; find services -type f \( -path '*/src/*' -o -name pyproject.toml -o -name README.md \) ! -path '*__pycache__*' ! -path '*.egg-info*' | sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+inputs=$(cd "$root" && { echo "base $BASE_REVISION"; sha256sum Dockerfile; find services -type f \( -path '*/src/*' -o -name pyproject.toml -o -name README.md \) ! -path '*__pycache__*' ! -path '*.egg-info*' | sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 stamp="$CACHE/image/pushed-$tag-$inputs-${IMAGE_ARCHES// /-}"
 
 curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 || die "no registry on $REGISTRY: run 'make cluster-up' first"
@@ -29,7 +29,7 @@ for arch in $IMAGE_ARCHES; do
   # The build reaches PyPI through this machine's TLS-inspecting proxy, whose CA the
   # Debian base does not carry: hand pip the host's bundle as a build secret.
   buildah bud --quiet --layers --network host --platform "linux/$arch" \
-    --build-arg "BASE_IMAGE=localhost/probe-demo-base:$DEBIAN_SUITE-$arch" \
+    --build-arg "BASE_IMAGE=localhost/probe-demo-base:$DEBIAN_SUITE-$arch-$BASE_REVISION" \
     --secret id=pip-ca,src=/etc/ssl/certs/ca-certificates.crt \
     --label "dev.probe-demo.inputs=$inputs" \
     -t "localhost/$IMAGE_NAME:$tag-$arch" -f "$root/Dockerfile" "$root" >/dev/null

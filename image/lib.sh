@@ -2,6 +2,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
 DEBIAN_SUITE=bookworm
 BASE_PACKAGES="python3,python3-venv,ca-certificates"
+# Bump when the base recipe changes, so cached bases are rebuilt.
+BASE_REVISION=2
 IMAGE_ARCHES="${IMAGE_ARCHES:-amd64 arm64}"
 IMAGE_NAME="probe-demo"
 REGISTRY="localhost:5000"

@@ -101,3 +101,4 @@ def test_version_of_reads_tags_and_text():
     assert version_of(b'{"date": {}, "tag": "blue"}') == "blue"
     assert version_of(b"OK!!\n") == "OK!!"
     assert version_of(b"") is None
+    assert version_of(b'{"worked_ms": 100, "spins": 12345}') is None

@@ -65,16 +65,17 @@ class Target:
 
 
 def version_of(body: bytes) -> str | None:
-    """What identifies the answering version: hello's JSON tag, else the body's first line."""
+    """What identifies the answering version: a JSON answer's tag (hello), a text answer's
+    first line (/status: OK, OK!!). Other JSON (e.g. /work) names no version."""
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        data = None
+        first_line = text.splitlines()[0] if text else ""
+        return first_line[:VERSION_TEXT_LIMIT] or None
     if isinstance(data, dict) and "tag" in data:
         return str(data["tag"])
-    first_line = text.splitlines()[0] if text else ""
-    return first_line[:VERSION_TEXT_LIMIT] or None
+    return None
 
 
 def _error_name(err: BaseException) -> str:

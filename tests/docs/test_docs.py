@@ -1,0 +1,91 @@
+"""The guides' commands still match what exists: presets, make targets, values, CLI flags."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+VALUES = yaml.safe_load((ROOT / "charts" / "probe-demo" / "values.yaml").read_text())
+MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def commands(path: Path) -> list[str]:
+    """Lines typed at a `$ ` prompt inside ```console blocks (with `\\` continuations)."""
+    found, blocks = [], re.findall(r"```console\n(.*?)```", path.read_text(), re.S)
+    for block in blocks:
+        joined = block.replace("\\\n", " ")
+        found += [line[2:].strip() for line in joined.splitlines() if line.startswith("$ ")]
+    return found
+
+
+def has_value(dotted: str) -> bool:
+    node = VALUES
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def cli_help(*subcommand: str) -> str:
+    return subprocess.run([sys.executable, "-m", "probe_demo", *subcommand, "--help"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_there_is_a_guide_per_seed_scenario():
+    names = {path.stem for path in DOCS}
+    assert {"unhealthy", "start-failing", "hello-blue-green", "pod-design", "hpa",
+            "zero-downtime", "sidecar"} <= names
+
+
+@pytest.mark.parametrize("guide", DOCS, ids=lambda p: p.name)
+def test_guide_commands_refer_to_things_that_exist(guide):
+    typed = commands(guide)
+    assert typed, f"{guide.name} shows no commands"
+    serve_help, client_help = cli_help("serve"), cli_help("client")
+    for command in typed:
+        words = shlex.split(command.split("|")[0])
+        for index, word in enumerate(words):
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if word == "-f" and following.endswith(".yaml"):
+                assert (ROOT / following).exists(), f"{guide.name}: {following} is missing"
+            if word == "--set":
+                key = following.split("=", 1)[0]
+                assert has_value(key), f"{guide.name}: --set {key} is not a chart value"
+            if word == "make":
+                assert following in MAKE_TARGETS, f"{guide.name}: no make target {following}"
+        if "probe-demo client" in command or " -- client " in command:
+            for flag in re.findall(r"\s(--[a-z-]+)", command.split("client", 1)[1]):
+                assert flag in client_help, f"{guide.name}: client has no {flag}"
+        if "probe-demo serve" in command:
+            for flag in re.findall(r"\s(--[a-z-]+)", command.split("serve", 1)[1]):
+                assert flag in serve_help, f"{guide.name}: serve has no {flag}"
+
+
+@pytest.mark.parametrize("guide", DOCS, ids=lambda p: p.name)
+def test_guide_shows_real_output(guide):
+    text = guide.read_text()
+    assert re.search(r"```text\n.+?```", text, re.S), f"{guide.name} shows no captured output"
+
+
+def test_readme_links_every_guide():
+    readme = (ROOT / "README.md").read_text()
+    for guide in DOCS:
+        assert f"docs/{guide.name}" in readme, f"README.md does not link docs/{guide.name}"
+
+
+def test_github_workflow_passes_actionlint():
+    actionlint = shutil.which("actionlint")
+    assert actionlint, "actionlint is not installed: run 'make tools'"
+    result = subprocess.run([actionlint, str(ROOT / ".github" / "workflows" / "ci.yaml")],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
