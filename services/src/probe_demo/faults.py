@@ -37,15 +37,19 @@ def start_failing():
     return "liveness endpoints now fail until the container restarts\n"
 
 
+def _set(field: str, value: object, cause: str):
+    """Set one field of the pod state, log the change, answer it as JSON."""
+    services().state.set(**{field: value})
+    logs.event("state_change", field=field, value=value, cause=cause)
+    return jsonify({field: value})
+
+
 @blueprint.route("/fault/readiness", methods=["GET", "POST"])
 def readiness():
     ready = request.args.get("ready", "false").lower()
     if ready not in ("true", "false"):
         return jsonify(error="query parameter 'ready' must be true or false"), 400
-    override = None if ready == "true" else False
-    services().state.set(ready_override=override)
-    logs.event("state_change", field="ready_override", value=override, cause="/fault/readiness")
-    return jsonify(ready_override=override)
+    return _set("ready_override", None if ready == "true" else False, "/fault/readiness")
 
 
 @blueprint.route("/fault/memory", methods=["GET", "POST"])
@@ -54,9 +58,7 @@ def memory():
         size = parse_size(request.args.get("size", ""))
     except ValueError as err:
         return jsonify(error=f"query parameter 'size': {err}"), 400
-    services().state.set(memory_target=size)
-    logs.event("state_change", field="memory_target", value=size, cause="/fault/memory")
-    return jsonify(memory_target=size)
+    return _set("memory_target", size, "/fault/memory")
 
 
 @blueprint.route("/fault/cpu", methods=["GET", "POST"])
@@ -67,6 +69,4 @@ def cpu():
         cpus = -1
     if not 0 <= cpus <= MAX_CPU_BURNERS:
         return jsonify(error=f"query parameter 'cpus' must be 0-{MAX_CPU_BURNERS}"), 400
-    services().state.set(cpu_target=cpus)
-    logs.event("state_change", field="cpu_target", value=cpus, cause="/fault/cpu")
-    return jsonify(cpu_target=cpus)
+    return _set("cpu_target", cpus, "/fault/cpu")
