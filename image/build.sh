@@ -13,6 +13,11 @@ target="$REGISTRY/$IMAGE_NAME:$tag"
 inputs=$(cd "$root" && { echo "base $BASE_REVISION"; sha256sum Dockerfile; find services -type f \( -path '*/src/*' -o -name pyproject.toml -o -name README.md \) ! -path '*__pycache__*' ! -path '*.egg-info*' | sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 stamp="$CACHE/image/pushed-$tag-$inputs-${IMAGE_ARCHES// /-}"
 
+# One build at a time: two would fight over the same manifest list in buildah's storage.
+mkdir -p "$CACHE/image"
+exec 9>"$CACHE/image/.lock"
+flock 9
+
 curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 || die "no registry on $REGISTRY: run 'make cluster-up' first"
 if [[ -f $stamp ]] && skopeo inspect --raw --tls-verify=false "docker://$target" >/dev/null 2>&1; then
   log "$target is up to date"
