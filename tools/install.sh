@@ -17,21 +17,28 @@ TOOLS="$CACHE/tools"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
 
+# upstream_go_mod MODULE VERSION: the path of that module version's go.mod (downloaded).
+upstream_go_mod() {
+  (cd "$TOOLS" && go mod download -json "$1@$2") \
+    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p'
+}
+
 # go_tool NAME MODULE PACKAGE VERSION [LDFLAGS]: builds PACKAGE of MODULE@VERSION.
 # Through a wrapper module rather than `go install pkg@version`, because the module proxy
 # here refuses some modules' version lists, which `go install` reads for deprecations.
 # The wrapper repeats the module's own replace directives (those not pointing into its tree).
+# The cache key holds the ldflags too, so a change to them rebuilds the tool.
 go_tool() {
   local name=$1 module=$2 package=$3 version=$4 ldflags=${5:-}
   local dir="$TOOLS/$name-$version"
+  [[ -z "$ldflags" ]] || dir+="-$(printf '%s' "$ldflags" | sha256sum | cut -c1-8)"
   if [[ ! -x "$dir/$name" ]]; then
     log "installing $name $version"
     mkdir -p "$dir/module"
     printf 'module probe-demo.local/%s\n\ngo 1.24\n\nrequire %s %s\n' \
       "$name" "$module" "$version" > "$dir/module/go.mod"
     local upstream
-    upstream=$(cd "$dir/module" && go mod download -json "$module@$version" \
-      | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+    upstream=$(upstream_go_mod "$module" "$version")
     awk '/^replace \(/ {block=1; next} block && /^\)/ {block=0; next}
          block {print "replace " $0; next} /^replace / {print}' "$upstream" \
       | grep -v -- '=> \.' >> "$dir/module/go.mod" || true
@@ -41,8 +48,19 @@ go_tool() {
   ln -sfn "$dir/$name" "$BIN/$name"
 }
 
-go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# helm's release ldflags (its Makefile): the version, and the Kubernetes version `helm template`
+# and `helm lint` assume without a cluster, 1.N for the k8s.io/client-go v0.N it is built with
+# (left out, helm would assume v1.20 and refuse charts that need a newer Kubernetes).
+helm_client_go=$(awk '$1 == "k8s.io/client-go" {print $2}' \
+  "$(upstream_go_mod helm.sh/helm/v3 "$HELM_VERSION")")
+helm_kube_minor=$(cut -d. -f2 <<<"$helm_client_go")
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+for pkg in pkg/chartutil pkg/lint/rules; do
+  helm_ldflags+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=1"
+  helm_ldflags+=" -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$helm_kube_minor"
+done
+go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$helm_ldflags"
 go_tool ct github.com/helm/chart-testing/v3 github.com/helm/chart-testing/v3/ct "$CT_VERSION" \
   "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform \
