@@ -24,7 +24,7 @@ def test_there_is_a_preset_for_every_seed_scenario():
     names = {path.stem for path in PRESETS}
     assert {"unhealthy-restart", "start-failing", "hello-blue", "hello-green", "zero-downtime",
             "naive-rollout", "oomkill", "cpu-throttle", "exec-liveness", "readiness",
-            "sidecar-client", "hpa", "probe-types"} <= names
+            "sidecar-client", "hpa", "probe-types", "memory-request-too-big"} <= names
 
 
 def test_ci_values_are_presets_or_defaults():

@@ -105,6 +105,25 @@ def test_oomkill_ends_in_oomkilled_exit_137(install):
     assert last["exitCode"] == 137
 
 
+def test_memory_request_too_big_stays_pending_as_unschedulable(install):
+    release = install("memory-request-too-big", wait=False)
+
+    def unschedulable():
+        pods = release.pods()
+        conditions = pods[0].get("status", {}).get("conditions", []) if pods else []
+        return next((c for c in conditions if c["type"] == "PodScheduled"
+                     and c["status"] == "False" and c.get("reason") == "Unschedulable"), None)
+
+    condition = wait_until("the scheduler to give up on the pod", unschedulable, timeout=60)
+    assert "Insufficient memory" in condition["message"]
+    pod = release.pod()
+    assert pod["status"]["phase"] == "Pending"
+    assert not pod["spec"].get("nodeName")
+    events = json.loads(kubectl("get", "events", "-n", release.namespace, "-o", "json"))
+    assert any(e["reason"] == "FailedScheduling" and "Insufficient memory" in e["message"]
+               for e in events["items"])
+
+
 def test_cpu_throttle_is_visible_in_cgroup_and_top(install):
     release = install("cpu-throttle")
     pod = release.pod()
