@@ -32,7 +32,7 @@ $(VENV_STAMP):
 	.venv/bin/pip install --quiet -e 'services[test]' -r requirements-dev.txt
 	rm -f .venv/.installed-* && touch $@
 
-tools: ## helm, helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl
+tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl
 	@bash tools/install.sh
 	@bash cluster/build-kubernetes.sh
 

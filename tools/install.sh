@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the chart tool chain into $CACHE/tools (outside the clone), each keyed by version,
 # from the Go module proxy; prints nothing new and takes about a second when all is there.
-#   helm, the helm-unittest plugin (built from its module, installed as a local plugin dir),
-#   chart-testing (ct; its config files are in the repository's ct/), kubeconform, helm-docs,
-#   actionlint (for the GitHub workflow users get).
+#   helm (and Helm 4 as helm4), the helm-unittest plugin (built from its module, installed as
+#   a local plugin dir), chart-testing (ct; its config files are in the repository's ct/),
+#   kubeconform, helm-docs, actionlint (for the GitHub workflow users get).
 set -euo pipefail
 source "$(dirname "$0")/../cluster/lib.sh"
 
 HELM_VERSION=v3.22.0
+HELM4_VERSION=v4.3.1
 HELM_UNITTEST_VERSION=v1.1.2
 CT_VERSION=v3.14.0
 KUBECONFORM_VERSION=v0.8.0
@@ -61,6 +62,10 @@ for pkg in pkg/chartutil pkg/lint/rules; do
   helm_ldflags+=" -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$helm_kube_minor"
 done
 go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$helm_ldflags"
+# Helm 4 as `helm4`, for the chart's compatibility tests (helm 4 reads its Kubernetes
+# version from the client-go it is built with, at run time).
+go_tool helm4 helm.sh/helm/v4 helm.sh/helm/v4/cmd/helm "$HELM4_VERSION" \
+  "-X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 go_tool ct github.com/helm/chart-testing/v3 github.com/helm/chart-testing/v3/ct "$CT_VERSION" \
   "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform \

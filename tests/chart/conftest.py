@@ -12,6 +12,16 @@ CHART = ROOT / "charts" / "probe-demo"
 KUBE_VERSION = "1.34.2"
 CACHE = Path(os.environ.get("PROBE_DEMO_CACHE", Path.home() / ".cache" / "probe-demo"))
 SCHEMAS = CACHE / "tools" / "kubeconform-schemas" / "current"
+PRESETS = sorted((CHART / "presets").glob("*.yaml"))
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
+
+
+def expected_error(path: Path) -> str:
+    """The regex a bad values file's first line (`# expect: <regex>`) says the error matches."""
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <regex>'"
+    return first.removeprefix("# expect: ")
 
 
 def tool(name: str) -> str:
@@ -26,6 +36,6 @@ def run(*command: str | Path, stdin: str | None = None) -> subprocess.CompletedP
                           input=stdin, timeout=120)
 
 
-def helm_template(*args: str | Path) -> subprocess.CompletedProcess:
-    return run(tool("helm"), "template", "probe-demo", CHART, "--kube-version", KUBE_VERSION,
+def helm_template(*args: str | Path, helm: str = "helm") -> subprocess.CompletedProcess:
+    return run(tool(helm), "template", "probe-demo", CHART, "--kube-version", KUBE_VERSION,
                *args)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import CHART, SCHEMAS, helm_template, run, tool
-
-PRESETS = sorted((CHART / "presets").glob("*.yaml"))
-CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
-BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
-
-
-def expected_error(path: Path) -> str:
-    first = path.read_text().splitlines()[0]
-    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <regex>'"
-    return first.removeprefix("# expect: ")
+from conftest import (
+    BAD_VALUES,
+    CHART,
+    CI_VALUES,
+    PRESETS,
+    SCHEMAS,
+    expected_error,
+    helm_template,
+    run,
+    tool,
+)
 
 
 def test_there_is_a_preset_for_every_seed_scenario():

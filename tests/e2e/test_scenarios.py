@@ -1,10 +1,21 @@
 """Each seed scenario, installed from its preset, does what the tutorial says it does."""
 
 import json
+import shutil
 import time
 from pathlib import Path
 
-from conftest import IMAGE_REPOSITORY, ROOT, Release, helm, kubectl, run, wait_until
+from conftest import (
+    CHART,
+    IMAGE_REPOSITORY,
+    OFFLINE_SETS,
+    ROOT,
+    Release,
+    helm,
+    kubectl,
+    run,
+    wait_until,
+)
 
 
 def restart_count(release: Release, pod_name: str) -> int:
@@ -197,6 +208,23 @@ def test_helm_test_checks_the_hello_tag(install):
     release = install("hello-green")
     out = release.helm_test()
     assert "ok   hello answers the date and tag green" in out
+
+
+def test_helm4_installs_upgrades_and_tests_the_chart(namespace):
+    ns = namespace()
+    helm4 = shutil.which("helm4")
+    assert helm4, "helm4 is not on PATH: run the e2e tests through 'make test-e2e'"
+    sets = [arg for value in OFFLINE_SETS for arg in ("--set", value)]
+    run(helm4, "install", "demo", str(CHART), "-n", ns, *sets, "--wait", "--timeout", "180s")
+    run(helm4, "upgrade", "demo", str(CHART), "-n", ns, "--reuse-values",
+        "--set", "server.statusText=OK!!", "--wait", "--timeout", "180s")
+    # The old pod keeps answering `OK` while it drains; test once it is gone.
+    release = Release(name="demo", namespace=ns)
+    wait_until("the old pod to go", lambda: not any(
+        pod["metadata"].get("deletionTimestamp") for pod in release.pods()), timeout=60)
+    out = run(helm4, "test", "demo", "-n", ns, "--logs", "--timeout", "120s")
+    assert "ok   /status answers OK!!" in out
+    assert "Phase:          Succeeded" in out
 
 
 def test_ct_install_passes_for_every_ci_values_file():

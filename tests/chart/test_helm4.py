@@ -1,0 +1,31 @@
+"""Helm 4 takes the chart as Helm 3 does: same objects from every preset, same refusals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from conftest import BAD_VALUES, CHART, PRESETS, expected_error, helm_template, run, tool
+
+
+@pytest.mark.parametrize("values", [None, *PRESETS],
+                         ids=lambda p: "defaults" if p is None else p.stem)
+def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
+    args = [] if values is None else ["-f", str(values)]
+    lint = run(tool("helm4"), "lint", "--strict", CHART, *args)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rendered = {}
+    for helm in ("helm", "helm4"):
+        result = helm_template(*args, helm=helm)
+        assert result.returncode == 0, f"{helm}: {result.stderr}"
+        rendered[helm] = list(yaml.safe_load_all(result.stdout))
+    assert rendered["helm4"] == rendered["helm"]
+
+
+@pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
+def test_helm4_refuses_bad_values_naming_the_key(values):
+    rendered = helm_template("-f", str(values), helm="helm4")
+    assert rendered.returncode != 0, f"{values.name} rendered without error"
+    assert re.search(expected_error(values), rendered.stderr), rendered.stderr
