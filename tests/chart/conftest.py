@@ -36,6 +36,8 @@ def run(*command: str | Path, stdin: str | None = None) -> subprocess.CompletedP
                           input=stdin, timeout=120)
 
 
-def helm_template(*args: str | Path, helm: str = "helm") -> subprocess.CompletedProcess:
-    return run(tool(helm), "template", "probe-demo", CHART, "--kube-version", KUBE_VERSION,
-               *args)
+def helm_template(*args: str | Path, helm: str = "helm",
+                  kube_version: str | None = KUBE_VERSION) -> subprocess.CompletedProcess:
+    """`helm template` of the chart; kube_version None leaves helm's own default."""
+    version_args = ["--kube-version", kube_version] if kube_version else []
+    return run(tool(helm), "template", "probe-demo", CHART, *version_args, *args)

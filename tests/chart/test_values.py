@@ -72,12 +72,12 @@ def test_bad_values_are_refused_naming_the_key(values):
 def test_renders_for_the_kubernetes_version_helm_assumes_without_a_cluster():
     # `helm template` with no --kube-version, as users run it: helm's built-in version must
     # satisfy Chart.yaml's kubeVersion (a helm built without its release ldflags says v1.20).
-    rendered = run(tool("helm"), "template", "probe-demo", CHART)
+    rendered = helm_template(kube_version=None)
     assert rendered.returncode == 0, rendered.stderr
     assert "kind: Deployment" in rendered.stdout
 
 
 def test_refuses_a_kubernetes_older_than_chart_kube_version():
-    rendered = run(tool("helm"), "template", "probe-demo", CHART, "--kube-version", "1.22.0")
+    rendered = helm_template(kube_version="1.22.0")
     assert rendered.returncode != 0
     assert "chart requires kubeVersion: >=1.23.0-0" in rendered.stderr

@@ -51,6 +51,11 @@ def helm(*args: str, **kwargs: Any) -> str:
     return run(_binary("helm"), *args, **kwargs)
 
 
+def set_args(values: list[str]) -> list[str]:
+    """helm's `--set KEY=VALUE` arguments for the offline image settings, then `values`."""
+    return [arg for value in [*OFFLINE_SETS, *values] for arg in ("--set", value)]
+
+
 def wait_until(what: str, condition: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
     """Return condition()'s first truthy value; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -132,8 +137,7 @@ def install(namespace) -> Callable[..., Release]:
         args = ["install", release.name, str(CHART), "-n", release.namespace]
         if preset:
             args += ["-f", str(PRESETS / f"{preset}.yaml")]
-        for value in [*OFFLINE_SETS, *sets]:
-            args += ["--set", value]
+        args += set_args(list(sets))
         if wait:
             args += ["--wait", "--timeout", "180s"]
         helm(*args)

@@ -8,12 +8,12 @@ from pathlib import Path
 from conftest import (
     CHART,
     IMAGE_REPOSITORY,
-    OFFLINE_SETS,
     ROOT,
     Release,
     helm,
     kubectl,
     run,
+    set_args,
     wait_until,
 )
 
@@ -214,8 +214,8 @@ def test_helm4_installs_upgrades_and_tests_the_chart(namespace):
     ns = namespace()
     helm4 = shutil.which("helm4")
     assert helm4, "helm4 is not on PATH: run the e2e tests through 'make test-e2e'"
-    sets = [arg for value in OFFLINE_SETS for arg in ("--set", value)]
-    run(helm4, "install", "demo", str(CHART), "-n", ns, *sets, "--wait", "--timeout", "180s")
+    run(helm4, "install", "demo", str(CHART), "-n", ns, *set_args([]), "--wait", "--timeout",
+        "180s")
     run(helm4, "upgrade", "demo", str(CHART), "-n", ns, "--reuse-values",
         "--set", "server.statusText=OK!!", "--wait", "--timeout", "180s")
     # The old pod keeps answering `OK` while it drains; test once it is gone.
@@ -228,9 +228,7 @@ def test_helm4_installs_upgrades_and_tests_the_chart(namespace):
 
 
 def test_ct_install_passes_for_every_ci_values_file():
-    sets = " ".join(f"--set {value}" for value in
-                    [f"sidecar.image.repository={IMAGE_REPOSITORY}", "sidecar.image.tag=0.1.0"])
     out = run("ct", "install", "--config", str(ROOT / "ct.yaml"),
-              "--helm-extra-set-args", sets, timeout=1500)
+              "--helm-extra-set-args", " ".join(set_args([])), timeout=1500)
     assert "All charts installed successfully" in out
     assert helm("list", "-A", "-q").count("probe-demo") == 0
