@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CACHE ?= $(HOME)/.cache/probe-demo
-export PROBE_DEMO_CACHE := $(CACHE)
+export DEMO_CACHE_DIR := $(CACHE)
 TOOLS_BIN := $(CACHE)/tools/bin
 KUBE_BIN := $(CACHE)/kubernetes/v1.34.2/bin
 export PATH := $(CURDIR)/.venv/bin:$(TOOLS_BIN):$(KUBE_BIN):$(PATH)

@@ -8,10 +8,10 @@ PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 COREDNS_IMAGE="probe-demo.local/coredns:$COREDNS_VERSION"
 METRICS_SERVER_IMAGE="probe-demo.local/metrics-server:$METRICS_SERVER_VERSION"
 
-CACHE="${PROBE_DEMO_CACHE:-$HOME/.cache/probe-demo}"
+CACHE="${DEMO_CACHE_DIR:-$HOME/.cache/probe-demo}"
 K8S_BIN="$CACHE/kubernetes/$KUBE_VERSION/bin"
 ADDONS_DIR="$CACHE/addons"
-RUN="${PROBE_DEMO_RUN:-/var/lib/probe-demo-cluster}"
+RUN="${DEMO_RUN_DIR:-/var/lib/probe-demo-cluster}"
 KUBECONFIG_ADMIN="$RUN/admin.kubeconfig"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 

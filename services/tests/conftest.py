@@ -23,7 +23,7 @@ from probe_demo.config import Settings
 @pytest.fixture
 def make_app(tmp_path):
     def make(**overrides):
-        settings = Settings.load(env={}, state_dir=str(tmp_path), grpc_port=0, **overrides)
+        settings = Settings.load(env={}, grpc_port=0, **overrides)
         return create_app(settings)
 
     return make
@@ -71,6 +71,20 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, str, dict[str, str]]:
         return err.code, err.read().decode(), dict(err.headers)
 
 
+def server_env(**extra: str) -> dict[str, str]:
+    """This environment without PROBE_DEMO_* variables (the server refuses unknown ones)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBE_DEMO_")}
+    return dict(env, PYTHONUNBUFFERED="1", **extra)
+
+
+def serve_once(*args: str, env: dict[str, str] | None = None,
+               timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run `probe-demo serve ARGS` expecting it to stop by itself (a refused setting)."""
+    return subprocess.run([sys.executable, "-m", "probe_demo", "serve", *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env=server_env() if env is None else env)
+
+
 @dataclasses.dataclass
 class RunningServer:
     process: subprocess.Popen
@@ -90,18 +104,17 @@ class RunningServer:
 
 @pytest.fixture
 def start_server(tmp_path) -> Iterator:
-    """Start `probe-demo serve` as a real process (supervisor + gunicorn) and wait for /livez."""
+    """Start `probe-demo serve` as a real process and wait for /livez."""
     started: list[RunningServer] = []
 
     def start(*args: str, wait: bool = True) -> RunningServer:
         port, grpc_port = free_port(), free_port()
         log_path = tmp_path / f"server-{port}.log"
         command = [sys.executable, "-m", "probe_demo", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--grpc-port", str(grpc_port),
-                   "--state-dir", str(tmp_path), "--workers", "2", *args]
+                   "--port", str(port), "--grpc-port", str(grpc_port), *args]
         with open(log_path, "w") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                       env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                       env=server_env())
         server = RunningServer(process, port, grpc_port, log_path)
         started.append(server)
         if wait:

@@ -2,9 +2,13 @@
 
 import json
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
 
 from conftest import free_port
 from probe_demo.client.load import LoadRun, version_of
@@ -91,14 +95,55 @@ def test_timeout_is_a_failure_not_a_crash(start_server):
     assert {a.outcome for a in attempts} == {"timeout"}
 
 
-def test_bad_client_arguments_are_named():
-    assert "--rate=0.0: must be above 0" in run_client("http://x/", "--rate", "0").stderr
-    assert "must look like http://host" in run_client("ftp://x/").stderr
-    assert "--timeline=out.png" in run_client("http://x/", "--timeline", "out.png").stderr
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["http://x/", "--rate", "0"], "--rate=0.0: must be above 0"),
+        (["ftp://x/"], "must look like http://host"),
+        (["http://x/", "--timeline", "out.png"], "--timeline=out.png"),
+        (["http://x/", "--rate", "nan"], "argument --rate: 'nan': not a number (must be finite)"),
+        (["http://x/", "--rate", "inf"], "argument --rate: 'inf'"),
+        (["http://x/", "--timeout", "inf"], "argument --timeout: 'inf'"),
+        (["http://x/", "--duration", "nan"], "argument --duration: 'nan'"),
+        (["http://x/", "--json", "/no/such/dir/out.json"],
+         "--json=/no/such/dir/out.json: the folder /no/such/dir does not exist"),
+        (["http://x/", "--timeline", "/no/such/dir/t.svg"], "--timeline=/no/such/dir/t.svg"),
+        (["http://x:0/"], "port 0 is no port to connect to"),
+        (["http://x:99999/"], "the port must be a number from 1 to 65535"),
+    ],
+)
+def test_bad_client_arguments_are_one_line_naming_them(args, named):
+    result = run_client(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+    assert result.stdout == ""
+
+
+def test_https_to_a_plain_http_server_is_named_as_tls():
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_in_plain_http():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer_in_plain_http, daemon=True).start()
+    port = listener.getsockname()[1]
+    result = run_client(f"https://127.0.0.1:{port}/status", "--duration", "0.3",
+                        "--output", "quiet")
+    listener.close()
+    assert result.returncode == 1
+    assert "failed as: tls: wrong version number=" in result.stdout
 
 
 def test_version_of_reads_tags_and_text():
     assert version_of(b'{"date": {}, "tag": "blue"}') == "blue"
     assert version_of(b"OK!!\n") == "OK!!"
     assert version_of(b"") is None
-    assert version_of(b'{"worked_ms": 100, "spins": 12345}') is None
+    assert version_of(b'{"worked_ms": 100, "rounds": 12345}') is None

@@ -19,10 +19,13 @@ def test_flags_win_over_environment():
     assert settings.tag == "green"
 
 
-def test_to_env_round_trips():
-    settings = Settings.load(env={}, variant="hello", enable_faults="true", memory_at_start="1Mi",
-                             drain_seconds="2.5", state_file="/tmp/x.json")
-    assert Settings.load(env=settings.to_env()) == settings
+def test_unknown_variables_are_refused_naming_them():
+    with pytest.raises(ConfigError, match=r"^PROBE_DEMO_DRAIN_SECOND: no such setting"):
+        Settings.load(env={"PROBE_DEMO_DRAIN_SECOND": "5"})
+
+
+def test_other_variables_are_left_alone():
+    assert Settings.load(env={"PROBE_DEMOS": "1", "HOME": "/root"}).variant == "graceful"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +38,10 @@ def test_to_env_round_trips():
         ({"PROBE_DEMO_MEMORY_AT_START": "lots"}, "PROBE_DEMO_MEMORY_AT_START (--memory-at-start)"),
         ({"PROBE_DEMO_DRAIN_SECONDS": "-3"}, "must not be negative"),
         ({"PROBE_DEMO_ENABLE_FAULTS": "maybe"}, "not a boolean"),
+        ({"PROBE_DEMO_DRAIN_SECONDS": "nan"}, "(--drain-seconds)='nan': not a number of seconds"),
+        ({"PROBE_DEMO_HEALTH_FILE_TTL": "inf"}, "(--health-file-ttl)='inf'"),
+        ({"PROBE_DEMO_MEMORY_AT_START": "1" * 400}, "above the cap of 4Gi"),
+        ({"PROBE_DEMO_MEMORY_AT_START": "nan"}, "not a size"),
     ],
 )
 def test_bad_environment_names_the_variable(env, named):
@@ -57,7 +64,14 @@ def test_parse_size_reads_kubernetes_quantities(text, size):
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["", "12XB", "-5Mi", "Mi", "1.2.3M"])
+def test_parse_size_caps_what_may_be_held():
+    assert parse_size("4Gi") == 4 * 2**30
+    for text in ("4.1Gi", "5G", "9" * 400):
+        with pytest.raises(ValueError, match="above the cap of 4Gi"):
+            parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["", "12XB", "-5Mi", "Mi", "1.2.3M", "inf", "nan"])
 def test_parse_size_rejects_nonsense(text):
     with pytest.raises(ValueError, match="not a size"):
         parse_size(text)

@@ -44,15 +44,19 @@ def test_readiness_fault_rejects_other_values(faulty):
 
 
 def test_memory_and_cpu_requests_reach_the_state(faulty):
-    assert faulty.get("/fault/memory?size=150Mi").get_json() == {"memory_target": 150 * 2**20}
-    assert faulty.get("/fault/cpu?cpus=2").get_json() == {"cpu_target": 2}
+    assert faulty.get("/fault/memory?size=8Mi").get_json() == {"memory_target": 8 * 2**20}
+    assert faulty.get("/fault/cpu?cpus=1").get_json() == {"cpu_target": 1}
     state = faulty.get("/state").get_json()["state"]
-    assert (state["memory_target"], state["cpu_target"]) == (150 * 2**20, 2)
+    assert (state["memory_target"], state["cpu_target"]) == (8 * 2**20, 1)
+    faulty.get("/fault/memory?size=0")
+    faulty.get("/fault/cpu?cpus=0")
 
 
 @pytest.mark.parametrize(
     ("path", "message"),
     [("/fault/memory?size=lots", "'size'"), ("/fault/memory", "'size'"),
+     ("/fault/memory?size=" + "9" * 400, "'size': above the cap of 4Gi"),
+     ("/fault/memory?size=5Gi", "'size': above the cap of 4Gi"),
      ("/fault/cpu?cpus=-1", "'cpus'"), ("/fault/cpu?cpus=x", "'cpus'"),
      ("/fault/cpu?cpus=65", "'cpus'")],
 )
@@ -60,3 +64,5 @@ def test_bad_fault_parameters_are_named(faulty, path, message):
     answer = faulty.get(path)
     assert answer.status_code == 400
     assert message in answer.get_json()["error"]
+    state = faulty.get("/state").get_json()["state"]
+    assert (state["memory_target"], state["cpu_target"]) == (0, 0)

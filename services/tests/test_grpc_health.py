@@ -26,9 +26,35 @@ def test_grpc_health_follows_the_pod_state(start_server):
     assert _check(server.grpc_port, "startup") == SERVING
 
 
+def test_grpc_liveness_follows_the_unhealthy_count(start_server):
+    server = start_server("--variant", "unhealthy", "--healthy-checks", "1")
+    http_get(server.url("/healthcheck"))
+    assert _check(server.grpc_port, "liveness") == SERVING
+    http_get(server.url("/healthcheck"))
+    assert _check(server.grpc_port, "liveness") == NOT_SERVING
+    assert _check(server.grpc_port, "") == NOT_SERVING
+    assert http_get(server.url("/livez"))[0] == 500
+
+
+def test_grpc_health_logs_the_probe(start_server):
+    server = start_server()
+    _check(server.grpc_port, "readiness")
+    assert '"path": "grpc:/grpc.health.v1.Health/Check", "service": "readiness", ' \
+           '"status": "SERVING"' in server.log()
+
+
 def test_grpc_health_rejects_unknown_services(start_server):
     server = start_server()
     with pytest.raises(grpc.RpcError) as caught:
         _check(server.grpc_port, "database")
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert "readiness" in caught.value.details()
+
+
+def test_grpc_other_methods_are_unimplemented(start_server):
+    server = start_server()
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        watch = channel.unary_stream("/grpc.health.v1.Health/Watch")
+        with pytest.raises(grpc.RpcError) as caught:
+            list(watch(b"", timeout=5))
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -1,8 +1,5 @@
 import time
 
-from probe_demo.app import create_app
-from probe_demo.config import Settings
-
 
 def test_livez_and_readyz_pass_on_a_fresh_server(client):
     assert client.get("/livez").status_code == 200
@@ -49,12 +46,42 @@ def test_state_shows_flags_and_counters(make_app):
     assert state["live"] is True and state["ready"] is True
 
 
-def test_workers_share_one_state_file(tmp_path):
-    settings = Settings.load(env={}, variant="unhealthy", healthy_checks=2, grpc_port=0,
-                             state_file=str(tmp_path / "pod.json"))
-    first, second = create_app(settings).test_client(), create_app(settings).test_client()
-    codes = [client.get("/healthcheck").status_code for client in (first, second, first)]
-    assert codes == [200, 200, 503]
+def test_one_liveness_decision_for_every_surface(make_app):
+    """The unhealthy variant's count is the pod's liveness: /healthcheck, /livez, /state and
+    the gauge agree (gRPC asks the same function: test_grpc_health)."""
+    app = make_app(variant="unhealthy", healthy_checks=1)
+    client = app.test_client()
+    assert client.get("/healthcheck").status_code == 200
+    assert client.get("/livez").status_code == 200
+    assert client.get("/healthcheck").status_code == 503
+    assert client.get("/livez").status_code == 500
+    assert "unhealthy after 1 health checks" in client.get("/livez").get_data(as_text=True)
+    assert client.get("/state").get_json()["live"] is False
+    assert "probe_demo_live 0.0" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_an_error_is_logged_with_its_traceback(make_app, events):
+    app = make_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    assert app.test_client().get("/boom").status_code == 500
+    errors = [e for e in events if e["event"] == "error"]
+    assert len(errors) == 1
+    assert errors[0]["path"] == "/boom"
+    assert "RuntimeError: kaboom" in errors[0]["traceback"]
+    assert "in boom" in errors[0]["traceback"]
+
+
+def test_logged_headers_are_bounded(client, events):
+    headers = {f"X-Big-{i}": "y" * 5000 for i in range(40)}
+    client.get("/livez", headers=headers)
+    logged = next(e for e in events if e["event"] == "probe")["headers"]
+    assert len(logged) <= 17
+    assert max(len(value) for value in logged.values()) < 300
+    assert logged["..."] == "24 more headers not logged"
 
 
 def test_probe_hits_are_logged_with_custom_headers(client, events):

@@ -1,9 +1,9 @@
-"""Memory and CPU used on purpose by the supervisor, and the exec-probe health file."""
+"""Memory and CPU used on purpose by the server process, and the exec-probe health file."""
 
 import time
 from pathlib import Path
 
-from conftest import children_of, http_get
+from conftest import http_get
 
 
 def _rss_bytes(pid: int) -> int:
@@ -27,12 +27,12 @@ def _wait_for(predicate, timeout=10.0):
     return False
 
 
-def test_memory_at_start_is_held_by_the_supervisor(start_server):
+def test_memory_at_start_is_held_by_the_server(start_server):
     server = start_server("--memory-at-start", "64Mi")
     assert _wait_for(lambda: _rss_bytes(server.process.pid) >= 64 * 2**20)
 
 
-def test_memory_on_demand_grows_and_shrinks_the_supervisor(start_server):
+def test_memory_on_demand_grows_and_shrinks_the_server(start_server):
     server = start_server("--enable-faults", "true")
     before = _rss_bytes(server.process.pid)
     http_get(server.url("/fault/memory?size=80Mi"))
@@ -41,17 +41,25 @@ def test_memory_on_demand_grows_and_shrinks_the_supervisor(start_server):
     assert _wait_for(lambda: _rss_bytes(server.process.pid) < before + 40 * 2**20)
 
 
+def _thread_count(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
 def test_cpu_burners_start_and_stop_on_demand(start_server):
     server = start_server("--enable-faults", "true")
-    gunicorn_only = set(children_of(server.process.pid))
-    http_get(server.url("/fault/cpu?cpus=1"))
-    assert _wait_for(lambda: len(set(children_of(server.process.pid)) - gunicorn_only) == 1)
-    burner = (set(children_of(server.process.pid)) - gunicorn_only).pop()
-    start = _cpu_seconds(burner)
+    pid = server.process.pid
+    threads_before = _thread_count(pid)
+    http_get(server.url("/fault/cpu?cpus=2"))
+    assert _wait_for(lambda: _thread_count(pid) == threads_before + 2)
+    start = _cpu_seconds(pid)
     time.sleep(1.0)
-    assert _cpu_seconds(burner) - start >= 0.5
+    assert _cpu_seconds(pid) - start >= 0.5
+    # The server still answers at once while both CPUs burn.
+    begin = time.monotonic()
+    assert http_get(server.url("/livez"))[0] == 200
+    assert time.monotonic() - begin < 1.0
     http_get(server.url("/fault/cpu?cpus=0"))
-    assert _wait_for(lambda: set(children_of(server.process.pid)) == gunicorn_only)
+    assert _wait_for(lambda: _thread_count(pid) == threads_before)
 
 
 def test_health_file_is_created_then_removed_after_its_ttl(start_server, tmp_path):

@@ -1,39 +1,74 @@
-"""A real `probe-demo serve`: supervisor, gunicorn and several workers, driven by signals."""
+"""A real `probe-demo serve` process, driven by signals, load and bad input."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
+import socket
+import statistics
 import threading
 import time
 
-from conftest import children_of, http_get
+import pytest
+
+from conftest import children_of, free_port, http_get, serve_once
 
 
-def _healthcheck_pids(server) -> list[int]:
-    return [json.loads(line)["pid"] for line in server.log().splitlines()
-            if '"path": "/healthcheck"' in line]
+def test_healthcheck_count_is_exact_under_concurrency(start_server):
+    server = start_server("--variant", "unhealthy", "--healthy-checks", "300")
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def hammer():
+        for _ in range(40):
+            code = http_get(server.url("/healthcheck"))[0]
+            with lock:
+                codes.append(code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    # One process serves the pod: there is no worker whose death could lose the count.
+    assert children_of(server.process.pid) == []
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200] * 300 + [503] * 340
+    state = json.loads(http_get(server.url("/state"))[1])
+    assert state["state"]["healthchecks"] == 640
+    assert state["live"] is False
 
 
-def test_healthcheck_count_is_per_pod_across_workers(start_server):
-    server = start_server("--variant", "unhealthy", "--workers", "2", "--healthy-checks", "5")
-    codes = [http_get(server.url("/healthcheck"))[0] for _ in range(3)]
-    # The worker that answered dies; gunicorn replaces it and other processes answer next.
-    time.sleep(0.2)
-    first_pid = _healthcheck_pids(server)[-1]
-    os.kill(first_pid, signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while first_pid in _worker_pids(server.process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    codes += [http_get(server.url("/healthcheck"))[0] for _ in range(4)]
-    assert codes == [200] * 5 + [503] * 2
-    time.sleep(0.2)
-    assert len(set(_healthcheck_pids(server))) >= 2
+def test_probes_answer_within_their_timeout_while_work_is_saturated(start_server):
+    server = start_server("--max-work-ms", "1000")
+    stop = threading.Event()
+    work_codes: list[tuple[int, dict]] = []
 
+    def keep_working():
+        while not stop.is_set():
+            code, _, headers = http_get(server.url("/work?ms=1000"), timeout=30)
+            work_codes.append((code, headers))
 
-def _worker_pids(supervisor_pid: int) -> set[int]:
-    return {pid for gunicorn in children_of(supervisor_pid) for pid in children_of(gunicorn)}
+    loops = [threading.Thread(target=keep_working) for _ in range(16)]
+    for loop in loops:
+        loop.start()
+    try:
+        time.sleep(0.5)
+        latencies = []
+        for path in ["/livez", "/readyz"] * 10:
+            begin = time.monotonic()
+            assert http_get(server.url(path), timeout=5)[0] == 200
+            latencies.append(time.monotonic() - begin)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for loop in loops:
+            loop.join(timeout=30)
+    # The chart's probes give each answer 1 s (timeoutSeconds).
+    assert max(latencies) < 1.0, f"probe latencies: {latencies}"
+    shed = [headers for code, headers in work_codes if code == 503]
+    assert shed and all(headers.get("Retry-After") for headers in shed)
+    assert {code for code, _ in work_codes} <= {200, 503}
+    metrics = http_get(server.url("/metrics"))[1]
+    assert 'probe_demo_shed_requests_total{endpoint="/work"}' in metrics
+    print(f"probe p50 {statistics.median(latencies) * 1000:.0f} ms, max "
+          f"{max(latencies) * 1000:.0f} ms; /work shed {len(shed)} of {len(work_codes)}")
 
 
 def test_sigterm_drains_then_finishes_in_flight_requests(start_server):
@@ -64,7 +99,8 @@ def test_sigterm_drains_then_finishes_in_flight_requests(start_server):
     assert time.monotonic() - signalled >= 2.0
     log = server.log()
     assert '"field": "draining", "value": true' in log
-    assert '"why": "drain finished"' in log
+    assert '"event": "stop_listening"' in log
+    assert '"connections_cut_off": 0' in log
 
 
 def test_sigterm_without_drain_still_completes_the_request_in_flight(start_server):
@@ -88,41 +124,93 @@ def test_second_sigterm_cuts_the_drain_short(start_server):
     assert server.process.poll() is None
     server.terminate()
     assert server.process.wait(timeout=20) == 0
-    assert "second stop signal" in server.log()
+    assert '"event": "drain_cut_short"' in server.log()
 
 
-def test_gunicorn_goes_when_the_supervisor_is_killed(start_server):
-    server = start_server("--variant", "hello")
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            http_get(server.url("/livez"), timeout=1)
-        except OSError:
-            return
-        time.sleep(0.1)
-    raise AssertionError("gunicorn kept serving after its supervisor died")
+def test_health_file_turned_into_a_directory_is_logged_not_fatal(start_server, tmp_path):
+    health_file = tmp_path / "healthy"
+    server = start_server("--health-file", str(health_file), "--health-file-ttl", "0.5")
+    health_file.unlink()
+    health_file.mkdir()
+    time.sleep(1.0)
+    assert http_get(server.url("/livez"))[0] == 200
+    assert "cannot remove" in server.log()
 
 
-def test_bad_setting_exits_with_one_line_naming_it():
-    result = subprocess.run(
-        [sys.executable, "-m", "probe_demo", "serve", "--variant", "sideways"],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "probe-demo: error: --variant (PROBE_DEMO_VARIANT)='sideways': unknown variant "
-        "(choose one of: unhealthy, failing, hello, graceful, date)"
-    ]
+def test_bare_enable_faults_is_a_switch(start_server):
+    server = start_server("--variant", "failing", "--enable-faults")
+    assert http_get(server.url("/fault/readiness?ready=false"))[0] == 200
+
+
+def test_a_request_with_huge_headers_leaves_a_short_log_line(start_server):
+    server = start_server()
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        headers = "".join(f"X-Big-{i}: {'y' * 4000}\r\n" for i in range(50))
+        connection.sendall(f"GET /livez HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
+        assert connection.recv(100).startswith(b"HTTP/1.1 200")
+    time.sleep(0.2)
+    probe_lines = [line for line in server.log().splitlines() if '"event": "probe"' in line]
+    assert probe_lines and max(len(line) for line in probe_lines) < 8000
+
+
+def _one_line_error(result) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--variant", "sideways"], "--variant (PROBE_DEMO_VARIANT)='sideways': unknown variant "
+                                    "(choose one of: date, failing, graceful, hello, unhealthy)"),
+        (["--drain-seconds", "nan"], "--drain-seconds (PROBE_DEMO_DRAIN_SECONDS)='nan': not a "
+                                     "number of seconds (must be finite)"),
+        (["--graceful-timeout", "inf"], "--graceful-timeout (PROBE_DEMO_GRACEFUL_TIMEOUT)='inf'"),
+        (["--graceful-timeout", "nan"], "--graceful-timeout (PROBE_DEMO_GRACEFUL_TIMEOUT)='nan'"),
+        (["--startup-seconds=-inf"], "--startup-seconds (PROBE_DEMO_STARTUP_SECONDS)='-inf'"),
+        (["--memory-at-start", "9" * 400], "--memory-at-start (PROBE_DEMO_MEMORY_AT_START)="),
+        (["--memory-at-start", "5Gi"], "above the cap of 4Gi"),
+        (["--port", "7777", "--grpc-port", "7777"],
+         "--grpc-port (PROBE_DEMO_GRPC_PORT)=7777 is also --port (PROBE_DEMO_PORT)"),
+        (["--threads", "2", "--work-concurrency", "2"],
+         "--threads (PROBE_DEMO_THREADS)=2 must be above --work-concurrency"),
+        (["--health-file", "/proc/version/healthy"], "--health-file (PROBE_DEMO_HEALTH_FILE)="),
+        (["--health-file", "/tmp"], "is a directory"),
+        (["--enable-faults", "maybe"], "--enable-faults (PROBE_DEMO_ENABLE_FAULTS)='maybe'"),
+    ],
+)
+def test_bad_settings_exit_with_one_line_naming_them(args, expected):
+    ports = [] if "--port" in args else ["--port", str(free_port()), "--grpc-port", "0"]
+    assert expected in _one_line_error(serve_once("--host", "127.0.0.1", *ports, *args))
+
+
+def test_a_port_in_use_is_named(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        http = _one_line_error(serve_once("--host", "127.0.0.1", "--port", str(port),
+                                          "--grpc-port", "0"))
+        grpc = _one_line_error(serve_once("--host", "127.0.0.1", "--port", str(free_port()),
+                                          "--grpc-port", str(port)))
+    assert http == (f"probe-demo: error: --port (PROBE_DEMO_PORT)={port}: cannot listen on "
+                    f"127.0.0.1:{port}: already in use")
+    assert f"--grpc-port (PROBE_DEMO_GRPC_PORT)={port}: cannot listen" in grpc
+
+
+def test_grpc_port_of_a_running_server_is_not_shared(start_server):
+    server = start_server()
+    line = _one_line_error(serve_once("--host", "127.0.0.1", "--port", str(free_port()),
+                                      "--grpc-port", str(server.grpc_port)))
+    assert "already in use" in line
 
 
 def test_bad_environment_exits_naming_the_variable():
-    result = subprocess.run(
-        [sys.executable, "-m", "probe_demo", "serve"], capture_output=True, text=True,
-        timeout=30, env={"PROBE_DEMO_PORT": "eighty", "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 2
-    assert "PROBE_DEMO_PORT (--port)='eighty'" in result.stderr
-    assert "Traceback" not in result.stderr
+    line = _one_line_error(serve_once(env={"PROBE_DEMO_PORT": "eighty", "PATH": "/usr/bin:/bin"}))
+    assert "PROBE_DEMO_PORT (--port)='eighty'" in line
+
+
+def test_unknown_variable_is_refused_not_ignored():
+    line = _one_line_error(serve_once(env={"PROBE_DEMO_WORKERS": "2", "PATH": "/usr/bin:/bin"}))
+    assert line.startswith("probe-demo: error: PROBE_DEMO_WORKERS: no such setting")

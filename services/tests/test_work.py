@@ -18,3 +18,17 @@ def test_work_refuses_more_than_the_limit(make_app):
 
 def test_work_refuses_non_numbers(client):
     assert client.get("/work?ms=fast").status_code == 400
+
+
+def test_work_beyond_its_slots_is_shed_with_retry_after(make_app):
+    app = make_app(work_concurrency=1)
+    slots = app.extensions["probe_demo.work_slots"]
+    assert slots.try_take()  # a /work request already running
+    answer = app.test_client().get("/work?ms=1")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert "PROBE_DEMO_WORK_CONCURRENCY" in answer.get_json()["error"]
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'probe_demo_shed_requests_total{endpoint="/work"} 1.0' in metrics
+    slots.give_back()
+    assert app.test_client().get("/work?ms=1").status_code == 200

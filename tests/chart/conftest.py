@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "probe-demo"
 KUBE_VERSION = "1.34.2"
-CACHE = Path(os.environ.get("PROBE_DEMO_CACHE", Path.home() / ".cache" / "probe-demo"))
+CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
 SCHEMAS = CACHE / "tools" / "kubeconform-schemas" / "current"
 PRESETS = sorted((CHART / "presets").glob("*.yaml"))
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "probe-demo"
 PRESETS = CHART / "presets"
-CACHE = Path(os.environ.get("PROBE_DEMO_CACHE", Path.home() / ".cache" / "probe-demo"))
+CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
 IMAGE_REPOSITORY = "localhost:5000/probe-demo"
 # The public curl image cannot be pulled here; the chart's image carries curl too.
 OFFLINE_SETS = [f"sidecar.image.repository={IMAGE_REPOSITORY}", "sidecar.image.tag=0.1.0"]

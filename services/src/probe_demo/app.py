@@ -1,22 +1,24 @@
 """Flask application factory: the common endpoints plus the chosen variant's.
 
-gunicorn serves `probe_demo.app:create_app()`; with no argument the settings come from the
-PROBE_DEMO_* environment the supervisor hands its workers.
+The app only wires features together; each feature module registers its own routes and
+reaches what it shares through probe_demo.context.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import socket
 import time
-from dataclasses import dataclass
+import traceback
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, got_request_exception, request
 from werkzeug.wrappers import Response
 
-from probe_demo import logs
+from probe_demo import faults, logs, probes, work
 from probe_demo.config import Settings
+from probe_demo.context import EXTENSION_KEY, Services, services
 from probe_demo.metrics import Metrics
+from probe_demo.resources import Resources
 from probe_demo.state import PodState
 
 # Requests to these paths, or from the kubelet, are logged as probe hits.
@@ -28,43 +30,27 @@ ORDINARY_HEADERS = frozenset(
 )
 
 
-@dataclass
-class Services:
-    """What the endpoints share, reachable as `services()` inside a request."""
-
-    settings: Settings
-    state: PodState
-    metrics: Metrics
-    hostname: str
-
-
-def services() -> Services:
-    return current_app.extensions["probe_demo"]
-
-
 def create_app(settings: Settings | None = None) -> Flask:
-    from probe_demo import faults, probes, variants, work
-
     settings = settings or Settings.load()
     logs.configure()
-    state_file = settings.state_file or os.path.join(
-        settings.state_dir, f"probe-demo-{os.getpid()}-{settings.port}.json"
-    )
-    state = PodState.open_or_create(state_file)
+    state = PodState()
     app = Flask(__name__)
     app.json.sort_keys = False  # keep seed 002's field order: year, month, ..., then tag
-    app.extensions["probe_demo"] = Services(
+    app.extensions[EXTENSION_KEY] = Services(
         settings=settings,
         state=state,
-        metrics=Metrics(state.read, settings),
+        metrics=Metrics(state, settings),
+        resources=Resources(state),
         hostname=socket.gethostname(),
     )
     app.register_blueprint(probes.blueprint)
     app.register_blueprint(faults.blueprint)
-    app.register_blueprint(work.blueprint)
-    app.register_blueprint(variants.get(settings.variant).blueprint)
+    work.register(app, settings)
+    app.register_blueprint(settings.variant_module().blueprint)
     app.before_request(_start_timer)
     app.after_request(_observe)
+    got_request_exception.connect(_log_exception, app)
+    app.logger.disabled = True  # _log_exception logs errors, as JSON like every other line
     return app
 
 
@@ -82,13 +68,18 @@ def _observe(response: Response) -> Response:
     user_agent = request.headers.get("User-Agent", "")
     if request.path in PROBE_PATHS or user_agent.startswith("kube-probe/"):
         shared.metrics.probe_hits.labels(endpoint, code).inc()
-        extra_headers = {
-            name: value for name, value in request.headers.items()
-            if name.lower() not in ORDINARY_HEADERS
-        }
-        logs.event("probe", path=request.path, status=response.status_code,
-                   user_agent=user_agent, headers=extra_headers)
+        extra = ((name, value) for name, value in request.headers.items()
+                 if name.lower() not in ORDINARY_HEADERS)
+        logs.event("probe", path=request.path[:256], status=response.status_code,
+                   user_agent=user_agent[:256], headers=logs.bounded_headers(extra))
     elif shared.settings.log_requests:
-        logs.event("request", method=request.method, path=request.path,
+        logs.event("request", method=request.method, path=request.path[:256],
                    status=response.status_code, ms=round(elapsed * 1000, 2))
     return response
+
+
+def _log_exception(_sender: Flask, exception: BaseException, **_extra: object) -> None:
+    """A 500 leaves one log line with its traceback, in the same JSON as everything else."""
+    logs.event("error", level=logging.ERROR, method=request.method, path=request.path[:256],
+               error=repr(exception)[:512],
+               traceback="".join(traceback.format_exception(exception)))

@@ -5,28 +5,28 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 
 from probe_demo import __version__
-from probe_demo.config import ConfigError, Settings, env_var
-
-# Flags of `serve`: every Settings field but the ones only the supervisor sets.
-INTERNAL_SETTINGS = {"state_file"}
+from probe_demo.config import ConfigError, Settings, env_var, finite_number, flag_name
 
 
 def _serve_parser(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser(
-        "serve", help="run a server variant under gunicorn",
+        "serve", help="run a server variant",
         description="Run a server variant. Every flag can also be set as the PROBE_DEMO_* "
                     "environment variable named beside it; a flag wins over the variable.",
     )
     for field in dataclasses.fields(Settings):
-        if field.name in INTERNAL_SETTINGS:
-            continue
+        options: dict = {"metavar": "VALUE"}
+        if field.type == "bool":
+            # A switch (--enable-faults) that also takes a value (--enable-faults=false).
+            options = {"metavar": "true|false", "nargs": "?", "const": "true"}
         serve.add_argument(
-            f"--{field.name.replace('_', '-')}", dest=field.name, metavar="VALUE",
-            help=f"{field.metadata['help']} [{env_var(field.name)}]",
+            flag_name(field.name), dest=field.name,
+            help=f"{field.metadata['help']} [{env_var(field.name)}]", **options,
         )
 
 
@@ -38,9 +38,9 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
                     "--max-failures.",
     )
     client.add_argument("url", help="e.g. http://probe-demo:8080/status")
-    client.add_argument("--rate", type=float, default=10.0, help="attempts a second (default 10)")
-    client.add_argument("--duration", type=float, help="seconds to run (default: until stopped)")
-    client.add_argument("--timeout", type=float, default=2.0,
+    client.add_argument("--rate", type=_number, default=10.0, help="attempts a second (default 10)")
+    client.add_argument("--duration", type=_number, help="seconds to run (default: until stopped)")
+    client.add_argument("--timeout", type=_number, default=2.0,
                         help="seconds one attempt may take (default 2)")
     client.add_argument("--max-failures", type=int, default=0,
                         help="failures allowed before the exit code is 1 (default 0)")
@@ -53,8 +53,22 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
     client.add_argument("--title", default="", help="title of the timeline picture")
 
 
+def _number(text: str) -> float:
+    try:
+        return finite_number(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end in one line naming the flag, like bad settings do."""
+
+    def error(self, message: str):
+        self.exit(2, f"probe-demo: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="probe-demo", description=__doc__)
+    parser = _Parser(prog="probe-demo", description=__doc__)
     parser.add_argument("--version", action="version", version=f"probe-demo {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)
@@ -63,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from probe_demo.supervisor import serve
+    from probe_demo.server import serve
 
     flags = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
     flags = {name: value for name, value in flags.items() if value is not None}
@@ -83,6 +97,14 @@ def _check_client_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--max-failures={args.max_failures}: must not be negative")
     if args.timeline and not args.timeline.endswith((".svg", ".html", ".htm")):
         raise ConfigError(f"--timeline={args.timeline}: the file name must end in .svg or .html")
+    # Checked now, not after a long run whose result would then be lost.
+    for flag, path in (("--json", args.json), ("--timeline", args.timeline)):
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise ConfigError(f"{flag}={path}: the folder {folder} does not exist")
+            if not os.access(folder, os.W_OK):
+                raise ConfigError(f"{flag}={path}: the folder {folder} is not writable")
     try:
         Target.parse(args.url)
     except ValueError as err:

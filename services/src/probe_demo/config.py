@@ -2,35 +2,36 @@
 
 Every setting is validated once, at start; a bad one raises ConfigError naming both the
 environment variable and the flag, so the chart user and the command-line user each see
-the name they typed.
+the name they typed. A PROBE_DEMO_* variable that names no setting is refused too: a typo
+in a chart's env would otherwise be ignored without a word.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
+from probe_demo import variants
+
 ENV_PREFIX = "PROBE_DEMO_"
+
+# The most memory one request may ask the server to hold (--memory-at-start, /fault/memory).
+# Enough to pass any container limit a demo sets; small enough that a typo cannot take a node.
+MAX_MEMORY_BYTES = 4 * 2**30
+MAX_MEMORY_TEXT = "4Gi"
+MAX_CPU_BURNERS = 64
 
 
 class ConfigError(ValueError):
     """A setting has a value the server cannot use; the message names the setting."""
 
-
-# Variant name -> (default port, default drain seconds). The behaviours live in
-# probe_demo.variants; this table only holds what must be known before the app exists.
-VARIANT_DEFAULTS: dict[str, tuple[int, float]] = {
-    "unhealthy": (8000, 0.0),
-    "failing": (5000, 0.0),
-    "hello": (5000, 0.0),
-    "graceful": (8080, 5.0),
-    "date": (8080, 0.0),
-}
 
 _SIZE_UNITS = {
     "": 1,
@@ -42,12 +43,16 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
 def parse_size(text: str) -> int:
-    """Parse a byte size the way Kubernetes quantities read: 150M, 100Mi, 1Gi, 1048576."""
+    """Parse a byte size the way Kubernetes quantities read (150M, 100Mi, 1Gi, 1048576),
+    up to MAX_MEMORY_BYTES."""
     match = _SIZE_RE.match(text)
     if not match or match.group(2) not in _SIZE_UNITS:
         units = ", ".join(u for u in _SIZE_UNITS if u)
         raise ValueError(f"not a size (a number with an optional unit: {units})")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    size = Decimal(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if size > MAX_MEMORY_BYTES:
+        raise ValueError(f"above the cap of {MAX_MEMORY_TEXT}")
+    return int(size)
 
 
 def _parse_bool(text: str) -> bool:
@@ -73,19 +78,27 @@ def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
+def finite_number(text: str, what: str = "a number") -> float:
+    """A float that is a real, finite number: nan and inf are refused."""
     try:
         value = float(text)
     except ValueError:
-        raise ValueError("not a number of seconds") from None
+        raise ValueError(f"not {what}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"not {what} (must be finite)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = finite_number(text, "a number of seconds")
     if value < 0:
         raise ValueError("must not be negative")
     return value
 
 
 def _variant(text: str) -> str:
-    if text not in VARIANT_DEFAULTS:
-        raise ValueError(f"unknown variant (choose one of: {', '.join(VARIANT_DEFAULTS)})")
+    if text not in variants.names():
+        raise ValueError(f"unknown variant (choose one of: {', '.join(variants.names())})")
     return text
 
 
@@ -93,31 +106,24 @@ def _text(text: str) -> str:
     return text
 
 
-def _size(text: str) -> int:
-    return parse_size(text)
+def _port(text: str) -> int:
+    return _int_in(1, 65535)(text)
 
 
 def _setting(default: Any, parse: Callable[[str], Any], help_text: str) -> Any:
     """A Settings field: its default, the parser for its text form and its --help line."""
-    if callable(default):
-        return dataclasses.field(default_factory=default,
-                                 metadata={"parse": parse, "help": help_text})
     return dataclasses.field(default=default, metadata={"parse": parse, "help": help_text})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What one server process needs to know; see _setting for the field metadata."""
+    """What the server needs to know; see _setting for the field metadata."""
 
     variant: str = _setting(
-        "graceful", _variant, f"server behaviour: {', '.join(VARIANT_DEFAULTS)}"
+        "graceful", _variant, f"server behaviour: {', '.join(variants.names())}",
     )
     # None means "the variant's default"; resolved by Settings.load.
-    port: int | None = _setting(
-        None, _int_in(1, 65535),
-        "HTTP port (default: the variant's: "
-        + ", ".join(f"{name} {port}" for name, (port, _) in VARIANT_DEFAULTS.items()) + ")",
-    )
+    port: int | None = _setting(None, _port, "HTTP port (default: the variant's seed port)")
     host: str = _setting("0.0.0.0", _text, "address to listen on")
     grpc_port: int = _setting(9090, _int_in(0, 65535), "grpc.health.v1 port, 0 turns it off")
     healthy_checks: int = _setting(
@@ -130,16 +136,21 @@ class Settings:
     drain_seconds: float | None = _setting(
         None, _seconds,
         "after SIGTERM, keep serving with readiness failing this long "
-        "(default: 5 for graceful, 0 for the others)",
+        "(default: the variant's, 5 for graceful, 0 for the others)",
     )
     startup_seconds: float = _setting(
         0.0, _seconds, "readiness and /startupz fail for this long after start"
     )
     enable_faults: bool = _setting(
-        False, _parse_bool, "turn on /start-failing and /fault/* (true/false)"
+        False, _parse_bool, "turn on /start-failing and /fault/* (a switch, or true/false)"
     )
-    memory_at_start: int = _setting(0, _size, "hold this much memory from the start, e.g. 150Mi")
-    cpus_at_start: int = _setting(0, _int_in(0, 64), "keep this many CPUs busy from the start")
+    memory_at_start: int = _setting(
+        0, parse_size, f"hold this much memory from the start, e.g. 150Mi (at most "
+        f"{MAX_MEMORY_TEXT})"
+    )
+    cpus_at_start: int = _setting(
+        0, _int_in(0, MAX_CPU_BURNERS), "keep this many CPUs busy from the start"
+    )
     health_file: str = _setting(
         "", _text, "create this file at start (for an exec probe), e.g. /tmp/healthy"
     )
@@ -147,60 +158,84 @@ class Settings:
         0.0, _seconds, "remove the health file after this many seconds, 0 keeps it"
     )
     max_work_ms: int = _setting(1000, _int_in(1, 60000), "largest CPU time /work?ms= may ask for")
-    workers: int = _setting(2, _int_in(1, 64), "gunicorn worker processes")
-    threads: int = _setting(4, _int_in(1, 256), "threads per gunicorn worker")
+    work_concurrency: int = _setting(
+        2, _int_in(1, 64),
+        "/work requests run at once; more are refused with 503 and Retry-After",
+    )
+    threads: int = _setting(
+        8, _int_in(2, 256), "request threads; must exceed --work-concurrency, so probes "
+        "always find a free one",
+    )
     graceful_timeout: float = _setting(
-        30.0, _seconds, "seconds gunicorn gives in-flight requests after its own SIGTERM"
+        30.0, _seconds, "after the drain, seconds in-flight requests get to finish"
     )
     log_requests: bool = _setting(
         False, _parse_bool, "log every request, not only probe hits (true/false)"
     )
-    state_dir: str = _setting(
-        tempfile.gettempdir, _text, "writable directory for the per-pod state (default: temp dir)"
-    )
-    # Set by the supervisor for its gunicorn workers; empty means "make one in state_dir".
-    state_file: str = _setting("", _text, "")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
         """Build settings from PROBE_DEMO_* variables, overridden by flags that are not None."""
         env = os.environ if env is None else env
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        unknown_flags = sorted(set(flags) - set(fields))
+        if unknown_flags:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown_flags)}")
+        known_vars = {env_var(name) for name in fields}
+        unknown_vars = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known_vars)
+        if unknown_vars:
+            raise ConfigError(
+                f"{', '.join(unknown_vars)}: no such setting (known: "
+                f"{', '.join(sorted(known_vars))})"
+            )
         values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            env_name = env_var(field.name)
-            if flags.get(field.name) is not None:
-                raw, source = str(flags[field.name]), f"--{field.name.replace('_', '-')}"
-            elif env_name in env:
-                raw, source = env[env_name], env_name
+        for name, field in fields.items():
+            if flags.get(name) is not None:
+                raw, source = str(flags[name]), flag_name(name)
+            elif env_var(name) in env:
+                raw, source = env[env_var(name)], env_var(name)
             else:
                 continue
             try:
-                values[field.name] = field.metadata["parse"](raw)
+                values[name] = field.metadata["parse"](raw)
             except ValueError as err:
-                flag = f"--{field.name.replace('_', '-')}"
-                names = f"{env_name} ({flag})" if source == env_name else f"{flag} ({env_name})"
-                raise ConfigError(f"{names}={raw!r}: {err}") from None
-        unknown = sorted(set(flags) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+                raise ConfigError(f"{setting_names(name, source)}={raw!r}: {err}") from None
         settings = cls(**values)
-        default_port, default_drain = VARIANT_DEFAULTS[settings.variant]
+        variant = settings.variant_module()
         if settings.port is None:
-            settings = dataclasses.replace(settings, port=default_port)
+            settings = dataclasses.replace(settings, port=variant.PORT)
         if settings.drain_seconds is None:
-            settings = dataclasses.replace(settings, drain_seconds=default_drain)
+            settings = dataclasses.replace(settings, drain_seconds=variant.DRAIN_SECONDS)
+        settings.check()
         return settings
 
-    def to_env(self) -> dict[str, str]:
-        """The PROBE_DEMO_* variables that make Settings.load() in a worker return self."""
-        env = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is None:
-                continue
-            env[env_var(field.name)] = str(value).lower() if isinstance(value, bool) else str(value)
-        return env
+    def check(self) -> None:
+        """Refuse combinations that cannot work, naming every setting involved."""
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ConfigError(
+                f"{setting_names('grpc_port')}={self.grpc_port} is also "
+                f"{setting_names('port')}: give gRPC health its own port, or 0 to turn it off"
+            )
+        if self.threads <= self.work_concurrency:
+            raise ConfigError(
+                f"{setting_names('threads')}={self.threads} must be above "
+                f"{setting_names('work_concurrency')}={self.work_concurrency}: otherwise "
+                "/work can take every thread and probes wait behind it"
+            )
+
+    def variant_module(self) -> ModuleType:
+        return variants.get(self.variant)
 
 
 def env_var(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
+
+
+def flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def setting_names(field_name: str, source: str | None = None) -> str:
+    """'--flag (PROBE_DEMO_VAR)', or the variable first when that is what the user set."""
+    flag, var = flag_name(field_name), env_var(field_name)
+    return f"{var} ({flag})" if source == var else f"{flag} ({var})"

@@ -1,4 +1,8 @@
-"""Liveness, readiness and startup decisions, shared by the HTTP and gRPC probe endpoints."""
+"""The liveness, readiness and startup decisions: the one place each is made.
+
+HTTP probes, gRPC health, /state and the metrics gauges all ask here, so every surface
+reports the same verdict.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,13 @@ def started(state: dict[str, Any], settings: Settings, now: float | None = None)
     return Verdict(True, "started")
 
 
-def liveness(state: dict[str, Any]) -> Verdict:
+def liveness(state: dict[str, Any], settings: Settings) -> Verdict:
     if state["failing"]:
         return Verdict(False, "failing since /start-failing was called")
+    variant_rule = getattr(settings.variant_module(), "liveness", None)
+    reason = variant_rule(state, settings) if variant_rule else None
+    if reason:
+        return Verdict(False, reason)
     return Verdict(True, "alive")
 
 

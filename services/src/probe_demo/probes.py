@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
 from flask import Blueprint, jsonify
 
 from probe_demo import __version__, health
-from probe_demo.app import services
+from probe_demo.context import services
 
 blueprint = Blueprint("probes", __name__)
 
@@ -18,7 +19,8 @@ def _answer(verdict: health.Verdict, failure_code: int) -> tuple[str, int]:
 
 @blueprint.get("/livez")
 def livez():
-    return _answer(health.liveness(services().state.read()), 500)
+    shared = services()
+    return _answer(health.liveness(shared.state.read(), shared.settings), 500)
 
 
 @blueprint.get("/readyz")
@@ -49,7 +51,8 @@ def state():
         version=__version__,
         hostname=shared.hostname,
         pid=os.getpid(),
-        live=health.liveness(current).ok,
+        uptime_s=round(time.time() - current["started_at"], 3),
+        live=health.liveness(current, shared.settings).ok,
         ready=health.readiness(current, shared.settings).ok,
         state=current,
     )

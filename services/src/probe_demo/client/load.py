@@ -12,6 +12,7 @@ import errno
 import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from probe_demo.variants.hello import date_fields
+from probe_demo.date_fields import date_fields
 
 VERSION_TEXT_LIMIT = 40
 
@@ -57,7 +58,14 @@ class Target:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"URL {url!r} must look like http://host[:port]/path")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"URL {url!r}: the port must be a number from 1 to 65535") from None
+        if port == 0:
+            raise ValueError(f"URL {url!r}: port 0 is no port to connect to")
+        if port is None:
+            port = 443 if parts.scheme == "https" else 80
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -79,6 +87,9 @@ def version_of(body: bytes) -> str | None:
 
 
 def _error_name(err: BaseException) -> str:
+    if isinstance(err, ssl.SSLError):
+        # e.g. "tls: wrong version number": https:// to a server that speaks plain HTTP.
+        return f"tls: {(err.reason or type(err).__name__).lower().replace('_', ' ')}"
     if isinstance(err, (TimeoutError, socket.timeout)):
         return "timeout"
     if isinstance(err, ConnectionRefusedError):

@@ -1,18 +1,27 @@
-"""The server behaviours of the seeds, one module each; `get(name)` picks one.
+"""The server behaviours of the seeds, one module each.
 
-Ports and drain defaults live in probe_demo.config.VARIANT_DEFAULTS, because they are needed
-before the app exists.
+A variant module holds everything about its behaviour and nothing else needs to know it:
+    PORT            the port its seed listens on
+    DRAIN_SECONDS   how long it keeps serving after SIGTERM with readiness failing
+    blueprint       its routes
+    liveness(state, settings) -> str | None   optional: why the pod is not live, or None
+Adding a variant is adding a module here (plus the chart's enum and the docs).
 """
 
 from __future__ import annotations
 
+import pkgutil
+from functools import cache
 from importlib import import_module
 from types import ModuleType
 
-from probe_demo.config import VARIANT_DEFAULTS
+
+@cache
+def names() -> tuple[str, ...]:
+    return tuple(sorted(info.name for info in pkgutil.iter_modules(__path__)))
 
 
 def get(name: str) -> ModuleType:
-    if name not in VARIANT_DEFAULTS:
+    if name not in names():
         raise KeyError(name)
-    return import_module(f"probe_demo.variants.{name}")
+    return import_module(f"{__name__}.{name}")

@@ -6,7 +6,10 @@ from datetime import datetime
 
 from flask import Blueprint
 
-from probe_demo.app import services
+from probe_demo.context import services
+
+PORT = 8080
+DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("date", __name__)
 

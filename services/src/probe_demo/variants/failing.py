@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from probe_demo.app import services
+from probe_demo.context import services
+
+PORT = 5000
+DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("failing", __name__)
 

@@ -1,14 +1,17 @@
 """Seed 003 zero-downtime challenge: /status answers, /ready flips to 500 on SIGTERM.
 
-The drain itself is the supervisor's (probe_demo.supervisor): it marks the pod draining, keeps
-gunicorn serving for drain_seconds, then hands gunicorn its SIGTERM.
+The drain itself is the server's (probe_demo.server): on SIGTERM it marks the pod draining,
+keeps serving for drain_seconds, then stops listening and finishes the requests in flight.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from probe_demo.app import services
+from probe_demo.context import services
+
+PORT = 8080
+DRAIN_SECONDS = 5.0
 
 blueprint = Blueprint("graceful", __name__)
 

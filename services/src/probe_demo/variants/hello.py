@@ -6,16 +6,13 @@ from datetime import datetime
 
 from flask import Blueprint, jsonify
 
-from probe_demo.app import services
+from probe_demo.context import services
+from probe_demo.date_fields import date_fields
+
+PORT = 5000
+DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("hello", __name__)
-
-
-def date_fields(now: datetime) -> dict[str, int]:
-    return {
-        "year": now.year, "month": now.month, "day": now.day, "hour": now.hour,
-        "minute": now.minute, "second": now.second, "microsecond": now.microsecond,
-    }
 
 
 @blueprint.get("/")

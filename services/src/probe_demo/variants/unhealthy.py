@@ -1,11 +1,21 @@
-"""Seed 000: /healthcheck is healthy for the first N calls to this pod, then answers 503."""
+"""Seed 000: /healthcheck is healthy for the first N calls to this pod, then answers 503.
+
+The count is the pod's liveness: once it passes N, /healthcheck, /livez, gRPC liveness, /state
+and the probe_demo_live gauge all say "not live" (see liveness below and probe_demo.health).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
-from probe_demo import logs
-from probe_demo.app import services
+from probe_demo import health, logs
+from probe_demo.config import Settings
+from probe_demo.context import services
+
+PORT = 8000
+DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("unhealthy", __name__)
 
@@ -13,15 +23,23 @@ HEALTHY_BODY = "Server is healthy, Status OK!\n"
 UNHEALTHY_BODY = "Server is unhealthy, Status Service Unavailable!\n"
 
 
+def liveness(state: dict[str, Any], settings: Settings) -> str | None:
+    if state["healthchecks"] > settings.healthy_checks:
+        return f"unhealthy after {settings.healthy_checks} health checks"
+    return None
+
+
 @blueprint.get("/healthcheck")
 def healthcheck():
     shared = services()
-    count = shared.state.increment("healthchecks")
-    limit = shared.settings.healthy_checks
-    if count <= limit:
+    # The decision is made on the state this very call produced, so concurrent calls each get
+    # their own count: exactly N answers are 200.
+    after = shared.state.increment("healthchecks")
+    if after["healthchecks"] == shared.settings.healthy_checks + 1:
+        logs.event("state_change", field="healthcheck", value="unhealthy",
+                   after_checks=shared.settings.healthy_checks)
+    if health.liveness(after, shared.settings).ok:
         return HEALTHY_BODY, 200, {"Custom-header-for-kubernetes-app": "Awesome"}
-    if count == limit + 1:
-        logs.event("state_change", field="healthcheck", value="unhealthy", after_checks=limit)
     return UNHEALTHY_BODY, 503
 
 

@@ -1,0 +1,33 @@
+"""What the endpoints share, reached through `services()` inside a request.
+
+Features import this module, never the app factory, so nothing imports the factory back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+from probe_demo.config import Settings
+from probe_demo.state import PodState
+
+if TYPE_CHECKING:
+    from probe_demo.metrics import Metrics
+    from probe_demo.resources import Resources
+
+EXTENSION_KEY = "probe_demo"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    state: PodState
+    metrics: Metrics
+    resources: Resources
+    hostname: str
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,198 @@
+"""`probe-demo serve`: one process that is the whole server, and the container's PID 1.
+
+One process, because the pod's state (the health-check count, the failing and draining
+flags) is then plain memory: every thread, the HTTP probes and gRPC health read the same
+values, the count is exact under any concurrency, and no worker can die half-way through
+writing it. The memory a fault holds is held here too, so a memory limit kills the
+container's main process and Kubernetes reports OOMKilled.
+
+HTTP is served by waitress: one I/O thread reads and writes every connection and hands
+complete requests to `threads` request threads. The shutdown is ours, because Kubernetes
+removes a terminating pod from the Service's endpoints at the same time as it sends SIGTERM:
+1. SIGTERM (or SIGINT) marks the pod draining: readiness (HTTP and gRPC) fails, everything
+   else still answers.
+2. For drain_seconds the server keeps accepting and serving while the endpoints drop the pod.
+3. Then it stops listening, closes idle connections, and gives the requests in flight up to
+   graceful_timeout to finish and be sent.
+4. It exits 0.
+A second SIGTERM during the drain skips the rest of the drain.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from probe_demo import logs
+from probe_demo.config import ConfigError, Settings, setting_names
+
+# How often the I/O loop looks at signals and the shutdown clock.
+TICK_SECONDS = 0.1
+
+
+def listen(settings: Settings, field: str) -> socket.socket:
+    """Bind the port of setting `field` now, so a port in use is one line naming the setting."""
+    port = getattr(settings, field)
+    try:
+        return socket.create_server((settings.host, port), backlog=1024)
+    except socket.gaierror as err:
+        raise ConfigError(f"{setting_names('host')}={settings.host!r}: {err.strerror}") from None
+    except OSError as err:
+        reason = "already in use" if err.errno == errno.EADDRINUSE else err.strerror
+        raise ConfigError(
+            f"{setting_names(field)}={port}: cannot listen on {settings.host}:{port}: {reason}"
+        ) from None
+
+
+class HealthFile:
+    """Seed 003's exec probe: a file created at start and removed after ttl seconds."""
+
+    def __init__(self, settings: Settings, state: Any):
+        self.path = Path(settings.health_file) if settings.health_file else None
+        self.ttl = settings.health_file_ttl
+        self.state = state
+
+    def check(self) -> None:
+        """Refuse a path the server could not create, before anything starts."""
+        if self.path is None:
+            return
+        name = setting_names("health_file")
+        if self.path.is_dir():
+            raise ConfigError(f"{name}={str(self.path)!r}: is a directory; name a file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+        except OSError as err:
+            raise ConfigError(f"{name}={str(self.path)!r}: cannot create it: "
+                              f"{err.strerror}") from None
+
+    def start(self) -> None:
+        if self.path is None:
+            return
+        self.state.set(health_file_present=True)
+        logs.event("health_file", path=str(self.path), present=True, remove_after_s=self.ttl)
+        if self.ttl > 0:
+            timer = threading.Timer(self.ttl, self.remove)
+            timer.daemon = True
+            timer.start()
+
+    def remove(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as err:
+            logs.event("health_file", path=str(self.path), error=f"cannot remove: {err}")
+            return
+        self.state.set(health_file_present=False)
+        logs.event("health_file", path=str(self.path), present=False)
+
+
+class Server:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pending_signals: list[int] = []
+        self.stop_listening_at: float | None = None
+        self.finish_by: float | None = None
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.pending_signals.append(signum)
+
+    def _handle_signals(self) -> None:
+        while self.pending_signals:
+            signum = self.pending_signals.pop(0)
+            name = signal.Signals(signum).name
+            if self.stop_listening_at is None:
+                self.stop_listening_at = time.monotonic() + self.settings.drain_seconds
+                self.state.set(draining=True)
+                logs.event("state_change", field="draining", value=True, signal=name,
+                           drain_seconds=self.settings.drain_seconds)
+            elif self.finish_by is None:
+                self.stop_listening_at = time.monotonic()
+                logs.event("drain_cut_short", signal=name, why="second stop signal")
+
+    def run(self) -> int:
+        settings = self.settings
+        http_socket = listen(settings, "port")
+        grpc_socket = listen(settings, "grpc_port") if settings.grpc_port else None
+
+        # Flask and waitress load only once the settings and ports are known to be good.
+        from waitress import wasyncore
+        from waitress.channel import HTTPChannel
+        from waitress.server import create_server
+
+        from probe_demo import grpc_health
+        from probe_demo.app import create_app
+        from probe_demo.context import EXTENSION_KEY
+
+        app = create_app(settings)
+        shared = app.extensions[EXTENSION_KEY]
+        self.state = shared.state
+        health_file = HealthFile(settings, self.state)
+        health_file.check()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+        connections: dict = {}  # waitress's socket map: the listener, its trigger, channels
+        http = create_server(
+            app, map=connections, sockets=[http_socket], threads=settings.threads,
+            ident="probe-demo", clear_untrusted_proxy_headers=True,
+            # A probe's connection never waits for a connection slot.
+            connection_limit=1000,
+        )
+        grpc = None
+        if grpc_socket is not None:
+            grpc = grpc_health.GrpcHealthServer(grpc_socket, shared.state, settings,
+                                                shared.metrics)
+            grpc.start()
+        health_file.start()
+        if settings.memory_at_start:
+            shared.resources.hold_memory(settings.memory_at_start, cause="--memory-at-start")
+        if settings.cpus_at_start:
+            shared.resources.burn_cpus(settings.cpus_at_start, cause="--cpus-at-start")
+        logs.event("listening", variant=settings.variant, port=settings.port,
+                   grpc_port=settings.grpc_port, threads=settings.threads)
+
+        cut_off = 0
+        try:
+            while True:
+                wasyncore.loop(timeout=TICK_SECONDS, map=connections, count=1)
+                self._handle_signals()
+                now = time.monotonic()
+                if self.finish_by is None:
+                    if self.stop_listening_at is not None and now >= self.stop_listening_at:
+                        # Close the listening socket only (the server's own close() would also
+                        # close the trigger the request threads wake this loop with).
+                        wasyncore.dispatcher.close(http)
+                        self.finish_by = now + settings.graceful_timeout
+                        logs.event("stop_listening", graceful_timeout=settings.graceful_timeout)
+                    continue
+                busy = 0
+                for channel in list(connections.values()):
+                    if not isinstance(channel, HTTPChannel):
+                        continue
+                    if channel.requests or channel.request is not None or \
+                            channel.total_outbufs_len:
+                        busy += 1
+                    else:
+                        channel.handle_close()
+                if busy == 0:
+                    break
+                if now >= self.finish_by:
+                    cut_off = busy
+                    break
+        finally:
+            http.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            if grpc is not None:
+                grpc.stop()
+            shared.resources.burn_cpus(0, cause="stopping")
+        logs.event("stopped", connections_cut_off=cut_off)
+        return 0
+
+
+def serve(settings: Settings) -> int:
+    logs.configure()
+    return Server(settings).run()
