@@ -42,7 +42,7 @@ lint: venv tools ## ruff, hadolint, helm lint, ct lint, yamllint
 	helm lint --strict $(CHART)
 	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml
 
-test-services: venv ## pytest for the services (Flask test client + real gunicorn processes)
+test-services: venv ## pytest for the services (Flask test client + real server processes)
 	pytest -q services/tests
 
 test-chart: venv tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync
@@ -74,8 +74,9 @@ demo: venv image ## bring up the cluster and install the zero-downtime scenario
 chart-docs: tools ## regenerate the chart README's parameter table from values.yaml
 	helm-docs --chart-search-root charts --template-files README.md.gotmpl
 
-bench-status: venv ## requests/s, latency, RSS and start-up time of /status on loopback
-	python services/benchmarks/bench_status.py
+bench-status: venv ## memory, start-up, /status req/s, probes under load (BENCH_ARGS="--against REF")
+	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	python benchmarks/status.py $(BENCH_ARGS)
 
 bench-rollout: venv image ## failures during a rollout: zero-downtime vs naive vs force-delete
 	python benchmarks/zero_downtime.py

@@ -10,7 +10,8 @@ import os
 import statistics
 import subprocess
 
-IMAGE = "localhost:5000/probe-demo:0.1.0"
+from image import IMAGE
+
 # Inside the container: start the server, poll readiness every 10 ms, print elapsed ms.
 SCRIPT = ("probe-demo serve --grpc-port 0 >/dev/null 2>&1 & start=$(date +%s%N); "
           "until curl -fsS localhost:8080/readyz >/dev/null 2>&1; do sleep 0.01; done; "

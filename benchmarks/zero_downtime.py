@@ -18,12 +18,11 @@ import json
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from image import IMAGE, ROOT
+
 CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"
-IMAGE = "localhost:5000/probe-demo:0.1.0"
 RUNS = {
     "zero-downtime": ("zero-downtime", "upgrade"),
     "naive": ("naive-rollout", "upgrade"),

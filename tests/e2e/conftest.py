@@ -23,8 +23,13 @@ CHART = ROOT / "charts" / "probe-demo"
 PRESETS = CHART / "presets"
 CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
 IMAGE_REPOSITORY = "localhost:5000/probe-demo"
+# The app version is the chart's appVersion, the image's tag.
+APP_VERSION = next(line.split(":", 1)[1].strip().strip('"')
+                   for line in (CHART / "Chart.yaml").read_text().splitlines()
+                   if line.startswith("appVersion:"))
+IMAGE = f"{IMAGE_REPOSITORY}:{APP_VERSION}"
 # The public curl image cannot be pulled here; the chart's image carries curl too.
-OFFLINE_SETS = [f"sidecar.image.repository={IMAGE_REPOSITORY}", "sidecar.image.tag=0.1.0"]
+OFFLINE_SETS = [f"sidecar.image.repository={IMAGE_REPOSITORY}", f"sidecar.image.tag={APP_VERSION}"]
 
 
 def _binary(name: str) -> str:

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import IMAGE_REPOSITORY, kubectl, wait_until
+from conftest import IMAGE, kubectl, wait_until
 
 
 def test_node_is_ready_and_reports_v1_34():
@@ -19,7 +19,7 @@ def test_service_ip_and_dns_name_reach_a_pod_from_another_pod(install):
     cluster_ip = service["spec"]["clusterIP"]
     for host in (cluster_ip, f"{release.service}.{release.namespace}.svc.cluster.local"):
         out = kubectl("run", "probe-client", "-n", release.namespace, "--rm", "-i",
-                      "--restart=Never", f"--image={IMAGE_REPOSITORY}:0.1.0",
+                      "--restart=Never", f"--image={IMAGE}",
                       "--overrides", '{"spec": {"securityContext": {"runAsNonRoot": true}}}',
                       "--command", "--", "curl", "-sS", "--max-time", "10", f"http://{host}/",
                       timeout=120)

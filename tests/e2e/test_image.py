@@ -4,9 +4,9 @@ import json
 import os
 import shutil
 
-from conftest import IMAGE_REPOSITORY, run
+from conftest import APP_VERSION, IMAGE, run
 
-REFERENCE = f"{IMAGE_REPOSITORY}:0.1.0"
+REFERENCE = IMAGE
 SOCKET = "/var/lib/probe-demo-cluster/containerd/containerd.sock"
 NAMESPACE = "probe-demo-image-test"
 
@@ -29,7 +29,7 @@ def test_the_arm64_image_runs_under_qemu():
     assert ctr("run", "--rm", "--platform", "linux/arm64", REFERENCE, name,
                "uname", "-m").strip() == "aarch64"
     assert ctr("run", "--rm", "--platform", "linux/arm64", REFERENCE, name,
-               "probe-demo", "--version").strip() == "probe-demo 0.1.0"
+               "probe-demo", "--version").strip() == f"probe-demo {APP_VERSION}"
 
 
 def test_the_image_runs_as_non_root_with_a_read_only_root(install):
@@ -39,6 +39,6 @@ def test_the_image_runs_as_non_root_with_a_read_only_root(install):
     assert security["readOnlyRootFilesystem"] is True
     uid = release.exec(pod["metadata"]["name"], "id", "-u").strip()
     assert uid == "10001"
-    # PID 1 is the supervisor, so the kubelet's SIGTERM reaches it.
+    # PID 1 is the server itself, so the kubelet's SIGTERM reaches it.
     assert "probe-demo serve" in release.exec(pod["metadata"]["name"], "cat",
                                               "/proc/1/cmdline").replace("\0", " ")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import (
     CHART,
-    IMAGE_REPOSITORY,
+    IMAGE,
     ROOT,
     Release,
     helm,
@@ -174,7 +174,7 @@ def test_hpa_scales_up_under_load_and_back_down(install):
     release = install("hpa")
     url = f"http://{release.service}/work?ms=100"
     load = kubectl("run", "load", "-n", release.namespace, "--restart=Never",
-                   f"--image={IMAGE_REPOSITORY}:0.1.0", "--", "client", url, "--rate", "5",
+                   f"--image={IMAGE}", "--", "client", url, "--rate", "5",
                    "--duration", "240", "--output", "quiet")
     assert "created" in load
 
