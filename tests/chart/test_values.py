@@ -11,6 +11,7 @@ from conftest import (
     CHART,
     CI_VALUES,
     PRESETS,
+    ROOT,
     SCHEMAS,
     expected_error,
     helm_template,
@@ -81,3 +82,11 @@ def test_refuses_a_kubernetes_older_than_chart_kube_version():
     rendered = helm_template(kube_version="1.22.0")
     assert rendered.returncode != 0
     assert "chart requires kubeVersion: >=1.23.0-0" in rendered.stderr
+
+
+def test_app_version_is_the_packages_version():
+    """The image tag defaults to appVersion, and the image carries probe_demo.__version__."""
+    init = (ROOT / "services" / "src" / "probe_demo" / "__init__.py").read_text()
+    package_version = init.split('__version__ = "', 1)[1].split('"', 1)[0]
+    chart = (CHART / "Chart.yaml").read_text()
+    assert f'appVersion: "{package_version}"' in chart

@@ -1,8 +1,6 @@
 """probe-demo: servers that make Kubernetes probes, limits and rollouts visible."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("probe-demo")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the app version is written (pyproject.toml reads it; the chart's appVersion
+# and image tag must match it, which tests/chart checks). A constant, not
+# importlib.metadata: that import alone costs a tenth of a second at every start.
+__version__ = "0.2.0"

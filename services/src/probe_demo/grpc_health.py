@@ -18,11 +18,6 @@ import struct
 import threading
 from typing import Any
 
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
-from h2.exceptions import ProtocolError
-
 from probe_demo import health, logs
 from probe_demo.config import Settings
 from probe_demo.state import PodState
@@ -129,6 +124,9 @@ class GrpcHealthServer:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
+        # h2 loads on the first connection, not on the way to the first readiness answer.
+        from h2.exceptions import ProtocolError
+
         try:
             with connection:
                 connection.settimeout(IDLE_SECONDS)
@@ -139,6 +137,16 @@ class GrpcHealthServer:
             self._slots.release()
 
     def _converse(self, connection: socket.socket) -> None:
+        from h2.config import H2Configuration
+        from h2.connection import H2Connection
+        from h2.events import (
+            ConnectionTerminated,
+            DataReceived,
+            RequestReceived,
+            StreamEnded,
+            StreamReset,
+        )
+
         h2 = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
         h2.initiate_connection()
         connection.sendall(h2.data_to_send())
@@ -168,7 +176,7 @@ class GrpcHealthServer:
             if outgoing:
                 connection.sendall(outgoing)
 
-    def _answer(self, h2: H2Connection, stream_id: int, stream: dict[str, Any]) -> None:
+    def _answer(self, h2: Any, stream_id: int, stream: dict[str, Any]) -> None:
         headers = stream["headers"]
         path = headers.get(":path", "")
         service, code, message, status = "", OK, "", None
