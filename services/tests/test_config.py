@@ -24,6 +24,13 @@ def test_unknown_variables_are_refused_naming_them():
         Settings.load(env={"PROBE_DEMO_DRAIN_SECOND": "5"})
 
 
+def test_kubernetes_service_links_are_not_taken_for_settings():
+    links = {"PROBE_DEMO_X_SERVICE_HOST": "10.96.0.9", "PROBE_DEMO_X_SERVICE_PORT": "80",
+             "PROBE_DEMO_X_SERVICE_PORT_HTTP": "80", "PROBE_DEMO_X_PORT": "tcp://10.96.0.9:80",
+             "PROBE_DEMO_X_PORT_80_TCP_ADDR": "10.96.0.9"}
+    assert Settings.load(env=links).port == 8080
+
+
 def test_other_variables_are_left_alone():
     assert Settings.load(env={"PROBE_DEMOS": "1", "HOME": "/root"}).variant == "graceful"
 

@@ -33,6 +33,11 @@ class ConfigError(ValueError):
     """A setting has a value the server cannot use; the message names the setting."""
 
 
+# What Kubernetes injects for each Service of the namespace (a Service named probe-demo-x
+# gives PROBE_DEMO_X_SERVICE_HOST, PROBE_DEMO_X_PORT_80_TCP, ...): not settings, not typos.
+_SERVICE_LINK = re.compile(r"^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|"
+                           r"PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$")
+
 _SIZE_UNITS = {
     "": 1,
     "k": 10**3, "M": 10**6, "G": 10**9,
@@ -182,7 +187,8 @@ class Settings:
         if unknown_flags:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown_flags)}")
         known_vars = {env_var(name) for name in fields}
-        unknown_vars = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known_vars)
+        unknown_vars = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known_vars
+                              and not _SERVICE_LINK.match(n))
         if unknown_vars:
             raise ConfigError(
                 f"{', '.join(unknown_vars)}: no such setting (known: "
