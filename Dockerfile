@@ -1,4 +1,4 @@
-# probe-demo: every server variant and the load client, one image for linux/amd64 and linux/arm64.
+# probe-demo: every server variant, the load client and the rollout check, one image for linux/amd64 and linux/arm64.
 #   docker buildx build --platform linux/amd64,linux/arm64 -t probe-demo:0.2.0 .
 # BASE_IMAGE is replaceable: `make image` builds offline FROM a debootstrap-made Debian base.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
@@ -14,7 +14,7 @@ COPY services/src ./src
 RUN --mount=type=secret,id=pip-ca \
     if [ -f /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
     && python3 -m venv /opt/probe-demo \
-    && /opt/probe-demo/bin/pip install --no-cache-dir --disable-pip-version-check . \
+    && /opt/probe-demo/bin/pip install --no-cache-dir --disable-pip-version-check ".[check]" \
     && /opt/probe-demo/bin/pip uninstall --yes pip setuptools \
     && python3 -m compileall -q -j 0 /opt/probe-demo
 

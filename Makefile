@@ -29,7 +29,7 @@ apt-deps: ## Debian packages: containerd, runc, CNI plugins, etcd, buildah, regi
 venv: $(VENV_STAMP) ## Python virtualenv in .venv with the services and the test tools
 $(VENV_STAMP):
 	python3 -m venv .venv
-	.venv/bin/pip install --quiet -e 'services[test]' -r requirements-dev.txt
+	.venv/bin/pip install --quiet -e 'services[test,check]' -r requirements-dev.txt
 	rm -f .venv/.installed-* && touch $@
 
 tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl

@@ -18,6 +18,7 @@ from probe_demo import faults, logs, probes, work
 from probe_demo.config import Settings
 from probe_demo.context import EXTENSION_KEY, Services, services
 from probe_demo.metrics import Metrics
+from probe_demo.protocol import POD_HEADER
 from probe_demo.resources import Resources
 from probe_demo.state import PodState
 
@@ -63,6 +64,7 @@ def _observe(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     code = str(response.status_code)
+    response.headers[POD_HEADER] = shared.hostname
     shared.metrics.requests.labels(request.method, endpoint, code).inc()
     shared.metrics.latency.labels(endpoint).observe(elapsed)
     user_agent = request.headers.get("User-Agent", "")

@@ -1,4 +1,5 @@
-"""`probe-demo serve` runs a server variant; `probe-demo client` runs the load client."""
+"""`probe-demo serve` runs a server variant; `probe-demo client` runs the load client;
+`probe-demo check` counts the requests a Deployment loses while it is disrupted."""
 
 from __future__ import annotations
 
@@ -53,6 +54,52 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
     client.add_argument("--title", default="", help="title of the timeline picture")
 
 
+def _check_parser(subparsers: argparse._SubParsersAction) -> None:
+    check = subparsers.add_parser(
+        "check", help="count lost requests while a Deployment is rolled, deleted, scaled, "
+                      "evicted",
+        description="Send steady load through a probe-demo Service while its Deployment goes "
+                    "through each --disruptions in turn; print every second, why each lost "
+                    "request was lost, and PASS or FAIL. Uses the current kubeconfig context "
+                    "(or the pod's service account in a cluster). Exits 1 when failures "
+                    "exceed --max-failures or a disruption was blocked, 2 on bad input or a "
+                    "refused permission.",
+    )
+    which = check.add_mutually_exclusive_group()
+    which.add_argument("--release", help="Helm release: its probe-demo Deployment is checked")
+    which.add_argument("--deployment", help="name of the Deployment to check")
+    check.add_argument("--service", help="Service in front of it (default: the Deployment's "
+                                         "name, as the chart names both)")
+    check.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    check.add_argument("--context", help="kubeconfig context (default: the current one)")
+    check.add_argument("--url", help="send the load here instead of through the Kubernetes "
+                                     "API's service proxy: an Ingress, a LoadBalancer, a "
+                                     "port-forward, or the Service's own name in a cluster")
+    check.add_argument("--path", default="/status",
+                       help="path for the service proxy's load (default /status)")
+    check.add_argument("--rate", type=_number, default=50.0,
+                       help="requests a second (default 50)")
+    check.add_argument("--timeout", type=_number, default=3.0,
+                       help="seconds one request may take (default 3)")
+    check.add_argument("--disruptions", default="rollout",
+                       help="comma-separated, run in turn: rollout, delete, scale-down, evict "
+                            "(default rollout)")
+    check.add_argument("--max-failures", type=int, default=0,
+                       help="failed requests allowed for a PASS (default 0)")
+    check.add_argument("--settle-timeout", type=_number, default=300.0,
+                       help="seconds a disruption may take to settle (default 300)")
+    check.add_argument("--before", type=_number, default=3.0,
+                       help="seconds of load before the first disruption (default 3)")
+    check.add_argument("--pause", type=_number, default=3.0,
+                       help="seconds of load between disruptions (default 3)")
+    check.add_argument("--after", type=_number, default=5.0,
+                       help="seconds of load after the last disruption settled (default 5)")
+    check.add_argument("--timeline", metavar="FILE",
+                       help="also write the timeline picture (.svg, or .html with the report)")
+    check.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    check.add_argument("--title", default="", help="title of the timeline picture")
+
+
 def _number(text: str) -> float:
     try:
         return finite_number(text)
@@ -73,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)
     _client_parser(subparsers)
+    _check_parser(subparsers)
     return parser
 
 
@@ -82,6 +130,19 @@ def run_serve(args: argparse.Namespace) -> int:
     flags = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
     flags = {name: value for name, value in flags.items() if value is not None}
     return serve(Settings.load(**flags))
+
+
+def _check_output_files(args: argparse.Namespace) -> None:
+    """Checked before a run, not after one whose result would then be lost."""
+    if args.timeline and not args.timeline.endswith((".svg", ".html", ".htm")):
+        raise ConfigError(f"--timeline={args.timeline}: the file name must end in .svg or .html")
+    for flag, path in (("--json", args.json), ("--timeline", args.timeline)):
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise ConfigError(f"{flag}={path}: the folder {folder} does not exist")
+            if not os.access(folder, os.W_OK):
+                raise ConfigError(f"{flag}={path}: the folder {folder} is not writable")
 
 
 def _check_client_args(args: argparse.Namespace) -> None:
@@ -95,16 +156,7 @@ def _check_client_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--timeout={args.timeout}: must be above 0")
     if args.max_failures < 0:
         raise ConfigError(f"--max-failures={args.max_failures}: must not be negative")
-    if args.timeline and not args.timeline.endswith((".svg", ".html", ".htm")):
-        raise ConfigError(f"--timeline={args.timeline}: the file name must end in .svg or .html")
-    # Checked now, not after a long run whose result would then be lost.
-    for flag, path in (("--json", args.json), ("--timeline", args.timeline)):
-        if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise ConfigError(f"{flag}={path}: the folder {folder} does not exist")
-            if not os.access(folder, os.W_OK):
-                raise ConfigError(f"{flag}={path}: the folder {folder} is not writable")
+    _check_output_files(args)
     try:
         Target.parse(args.url)
     except ValueError as err:
@@ -136,8 +188,65 @@ def run_client(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
     if args.timeline:
-        timeline.write(args.timeline, attempts, args.title or f"{args.url} at {args.rate:g}/s")
+        title = args.title or f"{args.url} at {args.rate:g}/s"
+        timeline.write(args.timeline, timeline.render_svg(attempts, title), title)
     return 1 if summary["failures"] > args.max_failures else 0
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    for flag in ("rate", "timeout", "settle_timeout"):
+        if getattr(args, flag) <= 0:
+            raise ConfigError(f"--{flag.replace('_', '-')}={getattr(args, flag):g}: must be "
+                              "above 0")
+    for flag in ("before", "pause", "after"):
+        if getattr(args, flag) < 0:
+            raise ConfigError(f"--{flag}={getattr(args, flag):g}: must not be negative")
+    if args.max_failures < 0:
+        raise ConfigError(f"--max-failures={args.max_failures}: must not be negative")
+    if not (args.release or args.deployment):
+        raise ConfigError("name what to check: --release NAME or --deployment NAME")
+    _check_output_files(args)
+    if args.url:
+        from probe_demo.client.load import Target
+
+        try:
+            Target.parse(args.url)
+        except ValueError as err:
+            raise ConfigError(f"--url: {err}") from None
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        raise ConfigError("probe-demo check needs the Kubernetes client: "
+                          "pip install 'probe-demo[check]'") from None
+    from probe_demo.client import timeline
+    from probe_demo.rollout import disruptions, report
+    from probe_demo.rollout.check import CheckOptions, run_check
+    from probe_demo.rollout.errors import CheckError
+
+    try:
+        names = disruptions.parse(args.disruptions)
+    except ValueError as err:
+        raise ConfigError(f"--disruptions={args.disruptions}: {err}") from None
+    options = CheckOptions(
+        namespace=args.namespace, context=args.context, release=args.release,
+        deployment=args.deployment, service=args.service, url=args.url, path=args.path,
+        rate=args.rate, timeout=args.timeout, disruptions=names,
+        max_failures=args.max_failures, settle_timeout=args.settle_timeout,
+        before=args.before, pause=args.pause, after=args.after)
+    try:
+        result = run_check(options, say=lambda line: print(line, flush=True))
+    except CheckError as err:
+        raise ConfigError(str(err)) from None
+    text = report.full_text(result)
+    print(text, flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            handle.write(report.dumps(result))
+    if args.timeline:
+        title = args.title or (f"{result.deployment}: {', '.join(names)} at "
+                               f"{args.rate:g} requests/s")
+        timeline.write(args.timeline, report.svg(result, title), title, text)
+    return 0 if result.passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return run_serve(args)
+        if args.command == "check":
+            return run_check_command(args)
         return run_client(args)
     except ConfigError as err:
         print(f"probe-demo: error: {err}", file=sys.stderr)

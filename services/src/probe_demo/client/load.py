@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import http.client
 import json
+import os
+import select
 import socket
 import ssl
 import threading
@@ -22,6 +24,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from probe_demo.date_fields import date_fields
+from probe_demo.protocol import POD_HEADER
 
 VERSION_TEXT_LIMIT = 40
 
@@ -36,6 +39,8 @@ class Attempt:
     error: str | None = None
     version: str | None = None
     remote_date: dict[str, int] | None = None
+    pod: str | None = None  # the answering pod, from the server's POD_HEADER
+    local_port: int | None = None  # the client's source port, also for failed connects
 
     @property
     def ok(self) -> bool:
@@ -105,17 +110,52 @@ def _error_name(err: BaseException) -> str:
     return type(err).__name__
 
 
+def _connector(attempt: Attempt):
+    """socket.create_connection that also notes the source port, even of a connect that
+    times out: a non-blocking connect has its port before the peer answers."""
+
+    def create_connection(address, timeout, source_address=None, *_args):
+        host, port = address
+        errors: list[OSError] = []
+        for family, kind, proto, _name, peer in socket.getaddrinfo(host, port, 0,
+                                                                  socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                if source_address:
+                    sock.bind(source_address)
+                sock.setblocking(False)
+                code = sock.connect_ex(peer)
+                attempt.local_port = sock.getsockname()[1]
+                if code in (errno.EINPROGRESS, errno.EWOULDBLOCK):
+                    _, writable, _ = select.select([], [sock], [], timeout)
+                    if not writable:
+                        raise TimeoutError("connect timed out")
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code:
+                    raise OSError(code, os.strerror(code))
+                sock.settimeout(timeout)
+                return sock
+            except OSError as err:
+                sock.close()
+                errors.append(err)
+        raise errors[0] if errors else OSError(f"{host}: no address to connect to")
+
+    return create_connection
+
+
 def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
     connection_class = (
         http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
     )
     begin = time.perf_counter()
     connection = connection_class(target.host, target.port, timeout=timeout)
+    connection._create_connection = _connector(attempt)
     try:
         connection.request("GET", target.path, headers={"Connection": "close"})
         response = connection.getresponse()
         body = response.read()
         attempt.status = response.status
+        attempt.pod = response.getheader(POD_HEADER)
         attempt.version = version_of(body)
         try:
             remote = json.loads(body)
@@ -133,7 +173,11 @@ def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
 
 @dataclass
 class LoadRun:
-    """Schedules attempts; `stop` (set from a signal handler) ends the run early."""
+    """Schedules attempts; `stop` (set from a signal handler) ends the run early.
+
+    `fetcher` replaces the plain HTTP fetch (e.g. through the Kubernetes API's service
+    proxy); `began_at` is the wall-clock time of attempt 0, for lining attempts up with
+    events that carry wall-clock times."""
 
     url: str
     rate: float
@@ -143,20 +187,27 @@ class LoadRun:
     stop: threading.Event = field(default_factory=threading.Event)
     attempts: list[Attempt] = field(default_factory=list)
     elapsed: float = 0.0
+    fetcher: Callable[[Attempt, float], Attempt] | None = None
+    began_at: float = 0.0
 
     def run(self) -> list[Attempt]:
-        target = Target.parse(self.url)
+        if self.fetcher is None:
+            target = Target.parse(self.url)
+            fetcher = lambda attempt, timeout: fetch(target, attempt, timeout)  # noqa: E731
+        else:
+            fetcher = self.fetcher
         lock = threading.Lock()
         # Enough threads that attempts still start on time while each may take `timeout`.
         workers = max(4, min(512, int(self.rate * self.timeout) + 4))
 
         def one(attempt: Attempt) -> None:
-            fetch(target, attempt, self.timeout)
+            fetcher(attempt, self.timeout)
             with lock:
                 self.attempts.append(attempt)
                 self.on_attempt(attempt)
 
         start = time.monotonic()
+        self.began_at = time.time()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             number = 0
             while not self.stop.is_set():

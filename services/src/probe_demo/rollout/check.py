@@ -1,0 +1,149 @@
+"""`probe-demo check`: steady load through the Service while the Deployment goes through the
+chosen disruptions one after another; every lost request counted, and shown on one
+timeline with the pods' lifecycles, their endpoints' conditions and the server's events.
+
+The `helm test` pod (rolloutCheck.enabled) and the command line run this same code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from probe_demo.client.load import Attempt, LoadRun
+from probe_demo.client.report import summarize
+from probe_demo.rollout import disruptions
+from probe_demo.rollout.cluster import Cluster
+from probe_demo.rollout.errors import CheckError
+from probe_demo.rollout.observe import Event, Observer
+from probe_demo.rollout.proxy import ServiceProxy
+
+
+@dataclass
+class CheckOptions:
+    namespace: str | None = None
+    context: str | None = None
+    release: str | None = None
+    deployment: str | None = None
+    service: str | None = None
+    url: str | None = None  # None: through the Kubernetes API's service proxy
+    path: str = "/status"
+    rate: float = 50.0
+    timeout: float = 3.0
+    disruptions: list[str] = field(default_factory=lambda: ["rollout"])
+    max_failures: int = 0
+    settle_timeout: float = 300.0
+    before: float = 3.0  # seconds of load before the first disruption
+    pause: float = 3.0  # seconds between disruptions
+    after: float = 5.0  # seconds of load after the last one settled
+
+
+@dataclass
+class CheckResult:
+    options: CheckOptions
+    namespace: str
+    deployment: str
+    service: str
+    url: str
+    attempts: list[Attempt]
+    began_at: float  # wall-clock time of attempt 0
+    elapsed: float
+    events: list[Event]
+    runs: list[disruptions.Disruption]
+    template_of: dict[str, str]
+    watch_errors: list[str]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.attempts, self.url, self.options.rate, self.elapsed)
+
+    def window(self, index: int) -> list[Attempt]:
+        """Attempts started during disruption `index`: from its start to the next one's
+        (the last one keeps the load that ran after it)."""
+        begin = self.runs[index].started - self.began_at
+        end = (self.runs[index + 1].started - self.began_at if index + 1 < len(self.runs)
+               else float("inf"))
+        return [a for a in self.attempts if begin <= a.started < end]
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for attempt in self.attempts if not attempt.ok)
+
+    @property
+    def passed(self) -> bool:
+        return self.failures <= self.options.max_failures and not self.blocked
+
+    @property
+    def blocked(self) -> list[str]:
+        return [f"{run.name}: {run.blocked}" for run in self.runs if run.blocked]
+
+
+def _preflight(cluster: Cluster, deployment: str, names: list[str]) -> None:
+    """Refuse before any load is sent when a verb a disruption needs is not allowed."""
+    needs = [("get", "deployments", None, "apps", True), ("list", "pods", None, "", False),
+             ("watch", "pods", None, "", False),
+             ("list", "endpointslices", None, "discovery.k8s.io", False),
+             ("watch", "endpointslices", None, "discovery.k8s.io", False)]
+    for name in names:
+        needs += disruptions.NEEDS[name]
+    for verb, resource, sub, group, named in dict.fromkeys(needs):
+        if not cluster.may(verb, resource, deployment if named else None, sub, group):
+            shown = f"{resource}/{sub}" if sub else resource
+            if named:
+                shown += f"/{deployment}"
+            raise CheckError(f"no permission to {verb} {shown} in namespace "
+                             f"{cluster.namespace}, which "
+                             f"{'the check' if not sub else ', '.join(names)} needs")
+
+
+def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> CheckResult:
+    cluster = Cluster(options.namespace, options.context)
+    deployment = options.deployment or (
+        cluster.find_deployment(options.release) if options.release else None)
+    if not deployment:
+        raise CheckError("name the Deployment to check: --release NAME or --deployment NAME")
+    _preflight(cluster, deployment, options.disruptions)
+    found = cluster.deployment(deployment)
+    labels = found.spec.selector.match_labels or {}
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    service = options.service or deployment
+    if options.url:
+        url, fetcher = options.url, None
+    else:
+        proxy = ServiceProxy(cluster, service, options.path)
+        url, fetcher = proxy.url, proxy.fetch
+    say(f"checking deployments/{deployment} in namespace {cluster.namespace}: "
+        f"{options.rate:g} requests/s to {url}; disruptions: {', '.join(options.disruptions)}")
+
+    observer = Observer(cluster, selector, service)
+    observer.start()
+    load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher)
+    loader = threading.Thread(target=load.run, daemon=True)
+    loader.start()
+    runs: list[disruptions.Disruption] = []
+    target = disruptions.Target(cluster, deployment, selector, observer, options.settle_timeout,
+                                say)
+    try:
+        time.sleep(options.before)
+        for number, name in enumerate(options.disruptions):
+            if number:
+                time.sleep(options.pause)
+            run = disruptions.Disruption(name, started=time.time())
+            runs.append(run)
+            observer.add("", "disruption", f"{name} begins")
+            say(f"{name}: begins")
+            disruptions.RUN[name](target, run)
+            run.settled = time.time()
+            observer.add("", "disruption", f"{name} settled")
+            say(f"{name}: settled after {run.settled - run.started:.1f}s")
+        time.sleep(options.after)
+    finally:
+        load.stop.set()
+        loader.join()
+        observer.stop()
+    return CheckResult(options, cluster.namespace, deployment, service, url, load.attempts,
+                       load.began_at, load.elapsed, observer.sorted_events(), runs,
+                       dict(observer.template_of), observer.errors)

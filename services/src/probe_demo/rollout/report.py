@@ -1,0 +1,264 @@
+"""What a check prints and draws: the summary per disruption, a per-second text timeline,
+why the lost requests were lost, and the lanes of the timeline picture."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+from probe_demo.client import timeline
+from probe_demo.client.load import Attempt
+from probe_demo.rollout.check import CheckResult
+from probe_demo.rollout.observe import Event
+
+# Conntrack keeps an unanswered connection (SYN_SENT) for 120 s by default.
+STALE_PORT_SECONDS = 150
+
+
+def short(pod: str) -> str:
+    """demo-probe-demo-7c9f8d6b5-x2kq9 -> 7c9f8d6b5-x2kq9: the ReplicaSet hash and the pod's
+    own suffix say everything the lanes need."""
+    parts = pod.rsplit("-", 2)
+    return "-".join(parts[-2:]) if len(parts) == 3 else pod
+
+
+def version_of(result: CheckResult):
+    """An answer's version: its body's (OK, OK!!) and the answering pod's ReplicaSet."""
+
+    def version(attempt: Attempt) -> str:
+        template = result.template_of.get(attempt.pod or "", "")
+        text = attempt.version or "?"
+        return f"{text} (rs {template})" if template else text
+
+    return version
+
+
+def at(result: CheckResult, event: Event) -> float:
+    return event.at - result.began_at
+
+
+def lanes(result: CheckResult) -> list[timeline.Lane]:
+    by_pod: dict[str, list[Event]] = defaultdict(list)
+    for event in result.events:
+        if event.pod in result.template_of:  # the Deployment's pods, not the test pod
+            by_pod[event.pod].append(event)
+    end = result.elapsed
+    out = []
+    for pod, events in sorted(by_pod.items(), key=lambda item: item[1][0].at):
+        lane = timeline.Lane(short(pod))
+        state, since = "starting", 0.0
+        endpoint, endpoint_since = None, 0.0
+        for event in events:
+            t = max(0.0, at(result, event))
+            new_state = state
+            if event.kind == "created":
+                since = t
+            elif event.kind == "ready":
+                new_state = "ready"
+            elif event.kind == "unready":
+                new_state = "terminating" if state == "terminating" else "unready"
+            elif event.kind == "terminating":
+                new_state = "terminating"
+            elif event.kind in ("exited", "deleted"):
+                new_state = None
+                lane.marks.append((t, event.detail or event.kind))
+            elif event.kind == "server":
+                lane.marks.append((t, event.detail))
+            elif event.kind == "endpoint":
+                new_endpoint = _endpoint_state(event.detail)
+                if new_endpoint != endpoint:
+                    if endpoint:
+                        lane.segments.append((endpoint_since, t, endpoint))
+                    endpoint, endpoint_since = new_endpoint, t
+            if new_state != state:
+                if state:
+                    lane.segments.append((since, t, state))
+                state, since = new_state, t
+        if state:
+            lane.segments.append((since, end, state))
+        if endpoint:
+            lane.segments.append((endpoint_since, end, endpoint))
+        lane.segments = [seg for seg in lane.segments if seg[1] > seg[0]]
+        out.append(lane)
+    return out
+
+
+def _endpoint_state(detail: str) -> str | None:
+    if detail == "removed":
+        return None
+    flags = dict(pair.split("=") for pair in detail.split())
+    if flags.get("ready") == "true":
+        return "endpoint ready"
+    if flags.get("serving") == "true":
+        return "endpoint serving, terminating"
+    return "endpoint listed, not serving"
+
+
+def marks(result: CheckResult) -> list[tuple[float, str]]:
+    return [(max(0.0, at(result, event)), event.detail) for event in result.events
+            if event.kind == "disruption" and event.detail.endswith("begins")]
+
+
+def svg(result: CheckResult, title: str) -> str:
+    return timeline.render_svg(result.attempts, title, lanes(result), marks(result),
+                               version_of(result), span=result.elapsed)
+
+
+def explain(result: CheckResult) -> list[str]:
+    """Why the failed requests failed, in bursts of consecutive seconds."""
+    failed = [attempt for attempt in result.attempts if not attempt.ok]
+    if not failed:
+        return []
+    bursts: list[list[Attempt]] = [[failed[0]]]
+    for attempt in failed[1:]:
+        if attempt.started - bursts[-1][-1].started > 2:
+            bursts.append([attempt])
+        else:
+            bursts[-1].append(attempt)
+    lines = []
+    earlier_ports: dict[int, float] = {}
+    for burst in bursts:
+        begin, end = burst[0].started, burst[-1].started
+        kinds = Counter(attempt.outcome for attempt in burst)
+        head = (f"{begin:.1f}-{end:.1f}s: {len(burst)} failed "
+                f"({', '.join(f'{k} {n}' for k, n in kinds.most_common())})")
+        reasons = _listed_while_gone(result, begin, end)
+        reused = [a for a in burst if a.local_port in earlier_ports
+                  and a.started - earlier_ports[a.local_port] < STALE_PORT_SECONDS]
+        if reused and not reasons:
+            first = min(earlier_ports[a.local_port] for a in reused)
+            reasons.append(
+                f"{len(reused)} of them reused the client source port of a request that had "
+                f"failed before (first at {first:.1f}s): the node's connection tracking still "
+                "mapped that port to a pod that is gone, so the connection went there, not "
+                "to a live endpoint")
+        if not reasons:
+            reasons.append("no endpoint was listed for a stopped server at that moment; see "
+                           "the timeline")
+        lines.append(head)
+        lines += [f"    {reason}" for reason in reasons]
+        for attempt in burst:
+            if attempt.local_port is not None:
+                earlier_ports.setdefault(attempt.local_port, attempt.started)
+    return lines
+
+
+def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
+    """Pods whose endpoint was listed as ready or serving while their server had already
+    stopped listening or their container had exited, during [begin - 1, end]."""
+    stopped: dict[str, float] = {}
+    listed_since: dict[str, float] = {}
+    listed_until: dict[str, float] = {}
+    for event in result.events:
+        t = at(result, event)
+        server_gone = event.kind == "server" and event.detail in ("stopped listening",
+                                                                  "server stopped")
+        if server_gone or event.kind in ("exited", "deleted"):
+            stopped.setdefault(event.pod, t)
+        elif event.kind == "endpoint":
+            state = _endpoint_state(event.detail)
+            if state in ("endpoint ready", "endpoint serving, terminating"):
+                listed_since.setdefault(event.pod, t)
+                listed_until.pop(event.pod, None)
+            elif event.pod in listed_since and event.pod not in listed_until:
+                listed_until[event.pod] = t
+    reasons = []
+    for pod, gone in stopped.items():
+        if pod not in listed_since:
+            continue
+        until = listed_until.get(pod, float("inf"))
+        if gone < until and gone <= end and until >= begin - 1:
+            shown = "still listed" if until == float("inf") else f"listed until {until:.1f}s"
+            reasons.append(f"pod {short(pod)}: its server stopped at {gone:.1f}s but its "
+                           f"endpoint was {shown} as ready or serving, so the Service kept "
+                           "sending it requests")
+    return reasons
+
+
+def text_timeline(result: CheckResult) -> list[str]:
+    """One line a second: answers by version, failures by kind, and what happened."""
+    per_second, _, _ = timeline.buckets(result.attempts, version_of(result))
+    happened: dict[int, list[str]] = defaultdict(list)
+    for event in result.events:
+        if event.pod and event.pod not in result.template_of:
+            continue
+        second = max(0, int(at(result, event)))
+        who = short(event.pod) if event.pod else "check"
+        detail = f" {event.detail}" if event.detail else ""
+        happened[second].append(f"{who} {event.kind}{detail}" if event.kind != "server"
+                                else f"{who}{detail}")
+    lines = []
+    for second in range(max(len(per_second), max(happened, default=-1) + 1)):
+        counts = per_second[second] if second < len(per_second) else Counter()
+        ok = {k: n for k, n in counts.items() if not k.startswith("failed: ")}
+        bad = {k.removeprefix("failed: "): n for k, n in counts.items()
+               if k.startswith("failed: ")}
+        cells = f"{sum(ok.values()):>5} ok"
+        if ok:
+            cells += " [" + ", ".join(f"{k} {n}" for k, n in ok.items()) + "]"
+        if bad:
+            cells += f"  {sum(bad.values())} FAILED [" + ", ".join(
+                f"{k} {n}" for k, n in bad.items()) + "]"
+        events = "; ".join(happened.get(second, []))
+        lines.append(f"{second:>4}s {cells}" + (f"  | {events}" if events else ""))
+    return lines
+
+
+def summary_lines(result: CheckResult) -> list[str]:
+    options = result.options
+    lines = [f"{'disruption':<12}{'attempts':>10}{'failures':>10}  failed as"]
+    for index, run in enumerate(result.runs):
+        window = result.window(index)
+        bad = Counter(a.outcome for a in window if not a.ok)
+        kinds = ", ".join(f"{k} {n}" for k, n in bad.most_common()) or "-"
+        lines.append(f"{run.name:<12}{len(window):>10}{sum(bad.values()):>10}  {kinds}"
+                     + (f"  BLOCKED: {run.blocked}" if run.blocked else ""))
+    summary = result.summary
+    lines.append(f"{'all':<12}{summary['attempts']:>10}{summary['failures']:>10}  "
+                 f"(including {options.before:g}s of load before the first disruption)")
+    for error in result.watch_errors:
+        lines.append(f"warning: {error}")
+    verdict = "PASS" if result.passed else "FAIL"
+    because = f"{result.failures} of {summary['attempts']} requests failed " \
+              f"(--max-failures {options.max_failures})"
+    if result.blocked:
+        because += "; blocked: " + "; ".join(result.blocked)
+    lines.append(f"{verdict}: {because}")
+    return lines
+
+
+def full_text(result: CheckResult) -> str:
+    why = explain(result)
+    parts = ["per second (ok answers by version and ReplicaSet, failures by kind, events):",
+             *text_timeline(result)]
+    if why:
+        parts += ["", "why requests failed:", *why]
+    parts += ["", *summary_lines(result)]
+    return "\n".join(parts)
+
+
+def as_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "deployment": result.deployment,
+        "namespace": result.namespace,
+        "url": result.url,
+        "rate": result.options.rate,
+        "passed": result.passed,
+        "attempts": len(result.attempts),
+        "failures": result.failures,
+        "disruptions": [
+            {"name": run.name, "attempts": len(result.window(i)),
+             "failures": sum(1 for a in result.window(i) if not a.ok),
+             "failure_kinds": dict(Counter(a.outcome for a in result.window(i) if not a.ok)),
+             "seconds_to_settle": round(run.settled - run.started, 1) if run.settled else None,
+             "notes": run.notes, "blocked": run.blocked}
+            for i, run in enumerate(result.runs)],
+        "explanation": explain(result),
+        "events": [{"t": round(at(result, e), 3), "pod": e.pod, "kind": e.kind,
+                    "detail": e.detail} for e in result.events],
+    }
+
+
+def dumps(result: CheckResult) -> str:
+    return json.dumps(as_json(result), indent=2)

@@ -1,0 +1,118 @@
+"""The check's report from a recorded run: lanes, per-second lines, the explanation."""
+
+import xml.etree.ElementTree as ET
+
+from probe_demo.client.load import Attempt
+from probe_demo.rollout import report
+from probe_demo.rollout.check import CheckOptions, CheckResult
+from probe_demo.rollout.disruptions import Disruption
+from probe_demo.rollout.observe import Event
+
+T0 = 1_000_000.0
+OLD, NEW = "demo-probe-demo-aaaaa-11111", "demo-probe-demo-bbbbb-22222"
+
+
+def ok(n, t, pod=OLD, version="OK"):
+    return Attempt(n, t, {}, status=200, version=version, pod=pod, local_port=40000 + n)
+
+
+def failed(n, t, error="connection refused", port=None):
+    return Attempt(n, t, {}, error=error, local_port=port or 40000 + n)
+
+
+def naive_result(attempts, extra_events=()):
+    """OLD's server stops listening at 5.0 s while its endpoint stays ready until 6.5 s."""
+    events = [
+        Event(T0 - 30, OLD, "created"), Event(T0 - 20, OLD, "ready"),
+        Event(T0 - 20, OLD, "endpoint", "ready=true serving=true terminating=false"),
+        Event(T0 + 3.0, "", "disruption", "rollout begins"),
+        Event(T0 + 3.2, NEW, "created"), Event(T0 + 4.5, NEW, "ready"),
+        Event(T0 + 4.6, NEW, "endpoint", "ready=true serving=true terminating=false"),
+        Event(T0 + 4.9, OLD, "terminating"),
+        Event(T0 + 4.95, OLD, "server", "draining"),
+        Event(T0 + 5.0, OLD, "server", "stopped listening"),
+        Event(T0 + 6.5, OLD, "endpoint", "ready=false serving=false terminating=true"),
+        Event(T0 + 7.0, OLD, "exited", "exit 0 Completed"),
+        Event(T0 + 7.5, OLD, "endpoint", "removed"),
+        Event(T0 + 8.0, "", "disruption", "rollout settled"),
+        *extra_events,
+    ]
+    runs = [Disruption("rollout", started=T0 + 3.0, settled=T0 + 8.0)]
+    return CheckResult(CheckOptions(rate=10), "ns", "demo-probe-demo", "demo-probe-demo",
+                       "http://demo-probe-demo/status", attempts, T0, 10.0,
+                       sorted(events, key=lambda e: e.at), runs,
+                       {OLD: "aaaaa", NEW: "bbbbb"}, [])
+
+
+def test_lanes_follow_each_pods_lifecycle_and_endpoint():
+    result = naive_result([ok(1, 0.5)])
+    lanes = {lane.label: lane for lane in report.lanes(result)}
+    old = lanes["aaaaa-11111"]
+    assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
+            if not state.startswith("endpoint")] == [(0.0, 4.9, "ready"), (4.9, 7.0, "terminating")]
+    assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
+            if state.startswith("endpoint")] == [(0.0, 6.5, "endpoint ready"),
+                                                 (6.5, 7.5, "endpoint listed, not serving")]
+    assert [label for _, label in old.marks] == ["draining", "stopped listening",
+                                                 "exit 0 Completed"]
+    assert lanes["bbbbb-22222"].segments[0][2] == "starting"
+
+
+def test_failures_while_a_stopped_server_is_still_listed_are_explained():
+    attempts = [ok(1, 1.0), ok(2, 4.0), failed(3, 5.2), failed(4, 6.1), ok(5, 7.0, pod=NEW)]
+    result = naive_result(attempts)
+    why = report.explain(result)
+    assert why[0] == "5.2-6.1s: 2 failed (connection refused 2)"
+    assert "pod aaaaa-11111: its server stopped at 5.0s but its endpoint was listed until " \
+           "6.5s" in why[1]
+    assert not result.passed
+    assert report.summary_lines(result)[-1] == \
+        "FAIL: 2 of 5 requests failed (--max-failures 0)"
+
+
+def test_late_timeouts_on_a_reused_source_port_are_explained():
+    attempts = [failed(1, 5.2, "timeout", port=41000), ok(2, 7.0, pod=NEW),
+                failed(3, 70.0, "timeout", port=41000)]
+    result = naive_result(attempts)
+    why = report.explain(result)
+    late = why[why.index("70.0-70.0s: 1 failed (timeout 1)") + 1]
+    assert "reused the client source port of a request that had failed before (first at " \
+           "5.2s)" in late
+
+
+def test_text_timeline_has_a_line_a_second_with_versions_failures_and_events():
+    attempts = [ok(1, 4.1), failed(2, 5.3), ok(3, 5.5, pod=NEW)]
+    lines = report.text_timeline(naive_result(attempts))
+    assert lines[4].startswith("   4s     1 ok [OK (rs aaaaa) 1]")
+    assert "bbbbb-22222 ready" in lines[4]
+    assert lines[5].startswith("   5s     1 ok [OK (rs bbbbb) 1]  1 FAILED "
+                               "[connection refused 1]")
+    assert "aaaaa-11111 stopped listening" in lines[5]
+
+
+def test_the_picture_has_bars_lanes_and_the_disruption_mark():
+    svg = report.svg(naive_result([ok(1, 1.0), failed(2, 5.5)]), "naive")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    states = {r.get("data-state") for r in root.iter(f"{ns}rect") if r.get("class") == "segment"}
+    assert {"ready", "terminating", "endpoint ready", "starting"} <= states
+    assert [t.text for t in root.iter(f"{ns}text") if t.get("class") == "lane"] == \
+        ["aaaaa-11111", "bbbbb-22222"]
+    assert any(line.get("class") == "disruption" for line in root.iter(f"{ns}line"))
+
+
+def test_only_the_deployments_pods_get_lanes():
+    test_pod = Event(T0 + 1, "demo-probe-demo-test-rollout", "endpoint",
+                     "ready=true serving=true terminating=false")
+    result = naive_result([ok(1, 1.0)], [test_pod])
+    assert "test-rollout" not in " ".join(lane.label for lane in report.lanes(result))
+    assert "test-rollout" not in "\n".join(report.text_timeline(result))
+
+
+def test_a_blocked_disruption_fails_the_check_even_without_lost_requests():
+    result = naive_result([ok(1, 1.0)])
+    result.runs[0].blocked = "eviction of x can never be allowed"
+    assert not result.passed
+    assert "blocked: rollout: eviction of x can never be allowed" in \
+        report.summary_lines(result)[-1]
+    assert report.as_json(result)["disruptions"][0]["blocked"]
