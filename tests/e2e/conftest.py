@@ -1,6 +1,13 @@
-"""End-to-end tests against the cluster `make cluster-up` runs, with the image `make image` pushed.
+"""End-to-end tests against a real cluster: by default the one `make cluster-up` runs, with
+the image `make image` pushed; or any cluster, given by KUBECONFIG, with E2E_IMAGE naming
+an image its nodes can pull (e.g. one `kind load docker-image` put there):
+
+    KUBECONFIG=~/.kube/config E2E_IMAGE=probe-demo:dev pytest tests/e2e
 
 Each test installs its scenario into a namespace of its own and removes it afterwards.
+Tests marked `offline_cluster` look at our cluster's own parts (its registry, its
+containerd, its Kubernetes version) and are skipped on any other; tests marked `metrics`
+need a metrics API (metrics-server), which our cluster always has.
 """
 
 from __future__ import annotations
@@ -22,14 +29,35 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "probe-demo"
 PRESETS = CHART / "presets"
 CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
-IMAGE_REPOSITORY = "localhost:5000/probe-demo"
 # The app version is the chart's appVersion, the image's tag.
 APP_VERSION = next(line.split(":", 1)[1].strip().strip('"')
                    for line in (CHART / "Chart.yaml").read_text().splitlines()
                    if line.startswith("appVersion:"))
-IMAGE = f"{IMAGE_REPOSITORY}:{APP_VERSION}"
-# The public curl image cannot be pulled here; the chart's image carries curl too.
-OFFLINE_SETS = [f"sidecar.image.repository={IMAGE_REPOSITORY}", f"sidecar.image.tag={APP_VERSION}"]
+OFFLINE_CLUSTER = "E2E_IMAGE" not in os.environ
+IMAGE = os.environ.get("E2E_IMAGE", f"localhost:5000/probe-demo:{APP_VERSION}")
+IMAGE_REPOSITORY, IMAGE_TAG = IMAGE.rsplit(":", 1)
+# The image under test everywhere; the public curl image cannot be pulled offline, and the
+# chart's image carries curl too.
+IMAGE_SETS = [f"image.repository={IMAGE_REPOSITORY}", f"image.tag={IMAGE_TAG}",
+              f"sidecar.image.repository={IMAGE_REPOSITORY}", f"sidecar.image.tag={IMAGE_TAG}"]
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "offline_cluster: needs the cluster `make cluster-up` "
+                                       "runs (skipped when E2E_IMAGE is set)")
+    config.addinivalue_line("markers", "metrics: needs the metrics API (metrics-server)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if OFFLINE_CLUSTER:
+        return  # our cluster has every part: nothing is skipped
+    metrics = subprocess.run(["kubectl", "get", "--raw", "/apis/metrics.k8s.io/v1beta1"],
+                             capture_output=True, check=False).returncode == 0
+    for item in items:
+        if "offline_cluster" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="looks at the offline cluster's own parts"))
+        elif "metrics" in item.keywords and not metrics:
+            item.add_marker(pytest.mark.skip(reason="this cluster has no metrics API"))
 
 
 def _binary(name: str) -> str:
@@ -57,8 +85,8 @@ def helm(*args: str, **kwargs: Any) -> str:
 
 
 def set_args(values: list[str]) -> list[str]:
-    """helm's `--set KEY=VALUE` arguments for the offline image settings, then `values`."""
-    return [arg for value in [*OFFLINE_SETS, *values] for arg in ("--set", value)]
+    """helm's `--set KEY=VALUE` arguments for the image under test, then `values`."""
+    return [arg for value in [*IMAGE_SETS, *values] for arg in ("--set", value)]
 
 
 def wait_until(what: str, condition: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:

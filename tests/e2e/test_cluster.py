@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from conftest import IMAGE, kubectl, wait_until
 
 
+@pytest.mark.offline_cluster
 def test_node_is_ready_and_reports_v1_34():
     node = json.loads(kubectl("get", "nodes", "-o", "json"))["items"][0]
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
@@ -26,6 +29,7 @@ def test_service_ip_and_dns_name_reach_a_pod_from_another_pod(install):
         assert '"tag":"dns-check"' in out, out
 
 
+@pytest.mark.metrics
 def test_kubectl_top_reports_pod_figures(install):
     release = install(None)
     lines = wait_until(

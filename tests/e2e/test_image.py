@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from conftest import APP_VERSION, IMAGE, run
 
 REFERENCE = IMAGE
@@ -16,6 +18,7 @@ def ctr(*args: str) -> str:
                timeout=300)
 
 
+@pytest.mark.offline_cluster
 def test_the_tag_is_a_manifest_list_for_amd64_and_arm64():
     raw = json.loads(run("skopeo", "inspect", "--raw", "--tls-verify=false",
                          f"docker://{REFERENCE}"))
@@ -23,6 +26,7 @@ def test_the_tag_is_a_manifest_list_for_amd64_and_arm64():
     assert platforms == {("linux", "amd64"), ("linux", "arm64")}
 
 
+@pytest.mark.offline_cluster
 def test_the_arm64_image_runs_under_qemu():
     ctr("images", "pull", "--plain-http", "--platform", "linux/arm64", REFERENCE)
     name = f"arm64-{os.getpid()}"

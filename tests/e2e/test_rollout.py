@@ -1,0 +1,97 @@
+"""The rollout proof: `helm test` with rolloutCheck and `probe-demo check` count every lost
+request while the Deployment is disrupted, on the zero-downtime and the naive presets."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+from conftest import kubectl, run
+
+ALL = "rollout,delete,scale-down,evict"
+
+
+def rollout_test_log(release) -> tuple[str, bool]:
+    """helm test's output with the rollout check's log, and whether it passed."""
+    result = subprocess.run([shutil.which("helm"), "test", release.name, "-n",
+                             release.namespace, "--logs", "--timeout", "900s"],
+                            capture_output=True, text=True, timeout=960, check=False)
+    log = result.stdout + result.stderr
+    return log, result.returncode == 0 and "Phase:          Succeeded" in log
+
+
+def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
+    """The summary table of the check's log: disruption -> (attempts, failures)."""
+    rows = re.findall(r"^(rollout|delete|scale-down|evict)\s+(\d+)\s+(\d+)\s", log, re.M)
+    return {name: (int(attempts), int(failures)) for name, attempts, failures in rows}
+
+
+def test_helm_test_rollout_check_passes_every_disruption_on_zero_downtime(install):
+    release = install("zero-downtime", "rolloutCheck.enabled=true",
+                      f"rolloutCheck.disruptions={{{ALL}}}", "rolloutCheck.rate=100")
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    rows = disruption_rows(log)
+    assert set(rows) == {"rollout", "delete", "scale-down", "evict"}, log
+    for name, (attempts, failures) in rows.items():
+        assert attempts > 500 and failures == 0, f"{name}: {attempts} attempts, {failures} failed"
+    assert re.search(r"^PASS: 0 of \d+ requests failed", log, re.M), log
+    # The eviction honoured the PodDisruptionBudget (minAvailable 2 of 3): it was refused
+    # at least once while a replacement pod was not ready yet, and the log says so.
+    assert "eviction of demo-probe-demo-" in log and "refused: " in log, log
+    # The per-second timeline is in the log: one line a second with its events.
+    assert re.search(r"^\s+\d+s\s+\d+ ok .*terminating", log, re.M), log
+
+
+def test_helm_test_rollout_check_fails_on_the_naive_preset(install):
+    release = install("naive-rollout", "rolloutCheck.enabled=true", "rolloutCheck.rate=100")
+    log, passed = rollout_test_log(release)
+    assert not passed, log
+    assert "Phase:          Failed" in log, log
+    _attempts, failures = disruption_rows(log)["rollout"]
+    assert failures > 0, log
+    assert re.search(r"^FAIL: \d+ of \d+ requests failed", log, re.M), log
+    # The explanation names the endpoint still listed after its server stopped listening.
+    assert "why requests failed:" in log, log
+
+
+def test_probe_demo_check_from_outside_reports_what_the_test_pod_reports(install, tmp_path):
+    release = install("zero-downtime", "rolloutCheck.enabled=true", "rolloutCheck.rate=50")
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    picture = tmp_path / "check.html"
+    result = run(shutil.which("probe-demo"), "check", "--release", release.name,
+                 "-n", release.namespace, "--rate", "50", "--disruptions", "rollout",
+                 "--json", str(tmp_path / "check.json"), "--timeline", str(picture),
+                 timeout=600, check=False)
+    assert re.search(r"^PASS: 0 of \d+ requests failed", result, re.M), result
+    found = json.loads((tmp_path / "check.json").read_text())
+    assert found["passed"] and found["failures"] == 0 and found["attempts"] > 300
+    kinds = {event["kind"] for event in found["events"]}
+    assert {"created", "ready", "terminating", "endpoint", "server"} <= kinds, kinds
+    assert "<svg" in picture.read_text()
+
+
+def test_probe_demo_check_names_a_refused_permission(install, tmp_path):
+    """A user who may watch but not evict is told so before any load is sent."""
+    release = install(None)
+    ns = release.namespace
+    kubectl("create", "serviceaccount", "watcher", "-n", ns)
+    kubectl("create", "role", "watcher", "-n", ns, "--verb=get,list,watch",
+            "--resource=deployments,pods,endpointslices")
+    kubectl("create", "rolebinding", "watcher", "-n", ns, "--role=watcher",
+            f"--serviceaccount={ns}:watcher")
+    config = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
+    token = kubectl("create", "token", "watcher", "-n", ns).strip()
+    config["users"] = [{"name": "watcher", "user": {"token": token}}]
+    config["contexts"][0]["context"]["user"] = "watcher"
+    (tmp_path / "kubeconfig").write_text(json.dumps(config))
+    result = subprocess.run(
+        [shutil.which("probe-demo"), "check", "--deployment", release.service, "-n", ns,
+         "--disruptions", "evict"], capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "KUBECONFIG": str(tmp_path / "kubeconfig")})
+    assert result.returncode == 2, result
+    assert result.stderr.strip() == (
+        f"probe-demo: error: no permission to create pods/eviction in namespace {ns}, "
+        "which evict needs"), result.stderr
