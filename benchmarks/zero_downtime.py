@@ -1,14 +1,18 @@
-"""Zero-downtime benchmark: count every request while `helm upgrade` rolls 3 replicas.
+"""Zero-downtime benchmark: every disruption x {zero-downtime, naive} at 500 requests/s.
 
-Runs the load client inside the cluster against the Service at RATE requests/s and, a few
-seconds in, upgrades the release from `OK` to `OK!!`. Three runs:
-  zero-downtime  presets/zero-downtime.yaml (preStop pause, drain, /ready, maxUnavailable 0)
-  naive          presets/naive-rollout.yaml (no preStop, no drain, readiness = liveness)
-  force-delete   zero-downtime settings, but a pod is deleted with --force mid-run instead
-Prints attempts, failures and versions side by side and writes each run's timeline picture
-to docs/images/rollout-<run>.svg. Needs the cluster and image (`make image`).
+For each pair, installs the preset with the chart's rollout check (its ServiceAccount and
+Role) into a fresh namespace, then runs `probe-demo check` in a pod of the cluster with
+that ServiceAccount: load through the Service while the Deployment is disrupted. Prints a
+table, writes each timeline to docs/images/rollout-<preset>-<disruption>.svg, and prints,
+as its last line, one JSON object:
+    {"<disruption>": {"<preset>": {"attempts": N, "failures": N}}}
 
-Usage: python benchmarks/zero_downtime.py [--rate 100] [--duration 110] [--runs a,b]
+The naive runs keep the load going for --naive-after seconds after the disruption settled,
+long enough to catch the late timeouts that stale connection tracking causes.
+Needs the cluster and image (`make image`).
+
+Usage: python benchmarks/zero_downtime.py [--rate 500] [--disruptions rollout,delete]
+       [--presets zero-downtime,naive-rollout]
 """
 
 from __future__ import annotations
@@ -23,11 +27,8 @@ from image import IMAGE, ROOT
 
 CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"
-RUNS = {
-    "zero-downtime": ("zero-downtime", "upgrade"),
-    "naive": ("naive-rollout", "upgrade"),
-    "force-delete": ("zero-downtime", "force-delete"),
-}
+DISRUPTIONS = ["rollout", "delete", "scale-down", "evict"]
+PRESETS = {"zero-downtime": "zero-downtime", "naive": "naive-rollout"}
 
 
 def sh(*command: str, timeout: float = 600) -> str:
@@ -38,47 +39,43 @@ def sh(*command: str, timeout: float = 600) -> str:
     return result.stdout
 
 
-def one_run(name: str, rate: float, duration: float, disturb_after: float) -> dict:
-    preset, disturbance = RUNS[name]
-    namespace = f"bench-{name}-{uuid.uuid4().hex[:5]}"
+def one_run(preset: str, disruption: str, rate: float, after: float) -> dict:
+    namespace = f"bench-{preset}-{disruption}-{uuid.uuid4().hex[:4]}"
     sh("kubectl", "create", "namespace", namespace)
     try:
         sh("helm", "install", "demo", str(CHART), "-n", namespace, "-f",
-           str(CHART / "presets" / f"{preset}.yaml"), "--set", "tests.enabled=false",
+           str(CHART / "presets" / f"{PRESETS[preset]}.yaml"), "--set", "tests.enabled=false",
+           "--set", "rolloutCheck.enabled=true",
+           "--set", f"rolloutCheck.disruptions={{{disruption}}}",
            "--wait", "--timeout", "180s")
-        url = "http://demo-probe-demo/status"
-        client = (f"probe-demo client {url} --rate {rate:g} --duration {duration:g} "
-                  f"--timeout 3 --output quiet --json /tmp/summary.json "
-                  f"--timeline /tmp/timeline.svg --title '{name}: OK -> OK!! under load'; "
-                  "touch /tmp/done; sleep 3600")
-        sh("kubectl", "run", "load", "-n", namespace, "--restart=Never", f"--image={IMAGE}",
-           "--command", "--", "sh", "-c", client)
-        sh("kubectl", "wait", "-n", namespace, "--for=condition=Ready", "pod/load",
-           "--timeout=120s")
-        time.sleep(disturb_after)
-        began = time.monotonic()
-        if disturbance == "upgrade":
-            sh("helm", "upgrade", "demo", str(CHART), "-n", namespace, "--reuse-values",
-               "--set", "server.statusText=OK!!", "--wait", "--timeout", "300s")
-        else:
-            pods = json.loads(sh("kubectl", "get", "pods", "-n", namespace, "-l",
-                                 "app.kubernetes.io/instance=demo", "-o", "json"))["items"]
-            sh("kubectl", "delete", "pod", "-n", namespace, pods[0]["metadata"]["name"],
-               "--force", "--grace-period=0")
-        disturbed_for = time.monotonic() - began
-        deadline = time.monotonic() + duration + 120
-        while subprocess.run(["kubectl", "exec", "-n", namespace, "load", "--", "test", "-f",
+        title = f"{preset} preset, {disruption}, {rate:g} requests/s"
+        check = (f"probe-demo check --deployment demo-probe-demo -n {namespace} "
+                 f"--url http://demo-probe-demo/status --rate {rate:g} --timeout 3 "
+                 f"--disruptions {disruption} --after {after:g} --json /tmp/result.json "
+                 f"--timeline /tmp/timeline.svg --title '{title}' > /tmp/log 2>&1; "
+                 "touch /tmp/done; sleep 3600")
+        overrides = {"spec": {"serviceAccountName": "demo-probe-demo-rollout-check"}}
+        sh("kubectl", "run", "check", "-n", namespace, "--restart=Never", f"--image={IMAGE}",
+           "--labels=app.kubernetes.io/component=bench",
+           f"--overrides={json.dumps(overrides)}", "--command", "--", "sh", "-c", check)
+        deadline = time.monotonic() + 900
+        while subprocess.run(["kubectl", "exec", "-n", namespace, "check", "--", "test", "-f",
                               "/tmp/done"], capture_output=True, check=False).returncode:
             if time.monotonic() > deadline:
-                raise SystemExit(f"{name}: the load client did not finish")
-            time.sleep(2)
-        summary = json.loads(sh("kubectl", "exec", "-n", namespace, "load", "--", "cat",
-                                "/tmp/summary.json"))
+                raise SystemExit(f"{preset}/{disruption}: the check did not finish")
+            time.sleep(3)
+        log = sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/log")
+        result = json.loads(sh("kubectl", "exec", "-n", namespace, "check", "--", "cat",
+                               "/tmp/result.json"))
         IMAGES.mkdir(parents=True, exist_ok=True)
-        (IMAGES / f"rollout-{name}.svg").write_text(
-            sh("kubectl", "exec", "-n", namespace, "load", "--", "cat", "/tmp/timeline.svg"))
-        summary["disturbance_s"] = round(disturbed_for, 1)
-        return summary
+        (IMAGES / f"rollout-{preset}-{disruption}.svg").write_text(
+            sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/timeline.svg"))
+        print(f"--- {preset} / {disruption}: {result['failures']} of {result['attempts']} "
+              "failed", flush=True)
+        if result["explanation"]:
+            print("\n".join(result["explanation"]), flush=True)
+        result["log"] = log
+        return result
     finally:
         subprocess.run(["kubectl", "delete", "namespace", namespace, "--wait=false"],
                        capture_output=True, check=False)
@@ -86,34 +83,49 @@ def one_run(name: str, rate: float, duration: float, disturb_after: float) -> di
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=100)
-    parser.add_argument("--duration", type=float, default=110)
-    parser.add_argument("--disturb-after", type=float, default=10)
-    parser.add_argument("--runs", default=",".join(RUNS))
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--disruptions", default=",".join(DISRUPTIONS))
+    parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument("--after", type=float, default=10,
+                        help="seconds of load after the zero-downtime runs settle")
+    parser.add_argument("--naive-after", type=float, default=120,
+                        help="seconds of load after the naive runs settle")
     args = parser.parse_args()
-    names = args.runs.split(",")
-    unknown = [name for name in names if name not in RUNS]
-    if unknown:
-        raise SystemExit(f"--runs: unknown run(s) {unknown}; choose from {list(RUNS)}")
+    disruptions = args.disruptions.split(",")
+    presets = args.presets.split(",")
+    for flag, names, known in (("--disruptions", disruptions, DISRUPTIONS),
+                               ("--presets", presets, list(PRESETS))):
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise SystemExit(f"{flag}: unknown {', '.join(unknown)}; choose from {known}")
 
-    results = {name: one_run(name, args.rate, args.duration, args.disturb_after)
-               for name in names}
-    rows = [
-        ("attempts", lambda s: s["attempts"]),
-        ("successes", lambda s: f"{s['successes']} ({s['success_pct']}%)"),
-        ("failures", lambda s: f"{s['failures']} ({s['failure_pct']}%)"),
-        ("versions seen", lambda s: ", ".join(f"{k}={v}" for k, v in s["versions"].items())),
-        ("failed as", lambda s: ", ".join(f"{k}={v}" for k, v in s["failure_kinds"].items())
-         or "-"),
-        ("ttlb p50/p99 ms", lambda s: f"{s['ttlb_ms']['p50']}/{s['ttlb_ms']['p99']}"),
-        ("upgrade/delete took s", lambda s: s["disturbance_s"]),
-    ]
-    width = max(24, *(len(name) + 2 for name in names))
-    print(f"rate {args.rate:g}/s for {args.duration:g}s, disturbed after {args.disturb_after:g}s")
-    print(" " * 22 + "".join(f"{name:>{width}}" for name in names))
-    for label, cell in rows:
-        print(f"{label:<22}" + "".join(f"{cell(results[n])!s:>{width}}" for n in names))
-    print(f"timelines: {', '.join(str(IMAGES / f'rollout-{n}.svg') for n in names)}")
+    figures: dict[str, dict[str, dict]] = {}
+    for disruption in disruptions:
+        for preset in presets:
+            after = args.naive_after if preset == "naive" else args.after
+            result = one_run(preset, disruption, args.rate, after)
+            row = result["disruptions"][0]
+            figures.setdefault(disruption, {})[preset] = {
+                "attempts": result["attempts"], "failures": result["failures"],
+                "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
+
+    print(f"\n{args.rate:g} requests/s through the Service; attempts / failures (kinds)")
+    print(f"{'disruption':<12}" + "".join(f"{preset:>40}" for preset in presets))
+    for disruption, by_preset in figures.items():
+        cells = []
+        for preset in presets:
+            f = by_preset[preset]
+            kinds = ", ".join(f"{k} {n}" for k, n in f["kinds"].items())
+            cells.append(f"{f['attempts']} / {f['failures']}" + (f" ({kinds})" if kinds else ""))
+        print(f"{disruption:<12}" + "".join(f"{cell:>40}" for cell in cells))
+    for preset in presets:
+        attempts = sum(by_preset[preset]["attempts"] for by_preset in figures.values())
+        failures = sum(by_preset[preset]["failures"] for by_preset in figures.values())
+        print(f"{preset}: {failures} of {attempts} requests failed across "
+              f"{', '.join(figures)}")
+    print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>.svg")
+    print(json.dumps({d: {p: {"attempts": f["attempts"], "failures": f["failures"]}
+                          for p, f in by_preset.items()} for d, by_preset in figures.items()}))
     return 0
 
 

@@ -1,7 +1,8 @@
 # Shared settings for the offline cluster scripts; sourced, never run.
 # Built or downloaded things live under $CACHE, keyed by version, outside the clone;
 # the running cluster's files (certificates, etcd data, logs) live under $RUN.
-KUBE_VERSION="${KUBE_VERSION:-v1.34.2}"
+# The one place the Kubernetes version is written (the Makefile and the tests read it too).
+KUBE_VERSION="${KUBE_VERSION:-$(cat "$(dirname "${BASH_SOURCE[0]}")/kubernetes-version")}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"

@@ -9,8 +9,8 @@ import threading
 import time
 
 import pytest
+from processes import free_port
 
-from conftest import free_port
 from probe_demo.client.load import LoadRun, version_of
 
 

@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from conftest import http_get
+from processes import http_get
 
 
 def _rss_bytes(pid: int) -> int:

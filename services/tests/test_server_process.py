@@ -7,8 +7,7 @@ import threading
 import time
 
 import pytest
-
-from conftest import children_of, free_port, http_get, serve_once
+from processes import children_of, free_port, http_get, serve_once
 
 
 def test_healthcheck_count_is_exact_under_concurrency(start_server):

@@ -6,8 +6,7 @@ import re
 
 import pytest
 import yaml
-
-from conftest import BAD_VALUES, CHART, PRESETS, expected_error, helm_template, run, tool
+from support.chart import BAD_VALUES, CHART, PRESETS, expected_error, helm_template, run, tool
 
 
 @pytest.mark.parametrize("values", [None, *PRESETS],

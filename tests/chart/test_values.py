@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from conftest import (
+from support.chart import (
     BAD_VALUES,
     CHART,
     CI_VALUES,

@@ -3,16 +3,15 @@
 import json
 
 import pytest
-
-from conftest import IMAGE, kubectl, wait_until
+from support.cluster import IMAGE, KUBE_VERSION, kubectl, wait_until
 
 
 @pytest.mark.offline_cluster
-def test_node_is_ready_and_reports_v1_34():
+def test_node_is_ready_and_reports_the_clusters_kubernetes_version():
     node = json.loads(kubectl("get", "nodes", "-o", "json"))["items"][0]
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
     assert ready == "True"
-    assert node["status"]["nodeInfo"]["kubeletVersion"].startswith("v1.34.")
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{KUBE_VERSION}"
 
 
 def test_service_ip_and_dns_name_reach_a_pod_from_another_pod(install):

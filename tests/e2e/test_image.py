@@ -5,8 +5,7 @@ import os
 import shutil
 
 import pytest
-
-from conftest import APP_VERSION, IMAGE, run
+from support.cluster import APP_VERSION, IMAGE, run
 
 REFERENCE = IMAGE
 SOCKET = "/var/lib/probe-demo-cluster/containerd/containerd.sock"

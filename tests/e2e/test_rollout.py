@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-from conftest import kubectl, run
+from support.cluster import kubectl, run
 
 ALL = "rollout,delete,scale-down,evict"
 

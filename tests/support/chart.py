@@ -1,20 +1,19 @@
+"""Helpers of the chart tests: the chart's tools, its values files, `helm template`."""
+
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "charts" / "probe-demo"
-KUBE_VERSION = "1.34.2"
-CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
+from support import CACHE, CHART, KUBE_VERSION, ROOT
+
 SCHEMAS = CACHE / "tools" / "kubeconform-schemas" / "current"
 PRESETS = sorted((CHART / "presets").glob("*.yaml"))
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
-BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
+BAD_VALUES = sorted((ROOT / "tests" / "chart" / "bad-values").glob("*.yaml"))
 
 
 def expected_error(path: Path) -> str:

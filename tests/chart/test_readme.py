@@ -1,6 +1,6 @@
 """The chart README's parameter table is generated from values.yaml and must stay in sync."""
 
-from conftest import CHART, run, tool
+from support.chart import CHART, run, tool
 
 
 def test_chart_readme_matches_values_yaml():

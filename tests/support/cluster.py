@@ -1,0 +1,109 @@
+"""Helpers of the e2e tests: kubectl, helm, the image under test, a release."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from support import APP_VERSION, CHART, KUBE_VERSION, ROOT  # noqa: F401 - re-exported
+
+PRESETS = CHART / "presets"
+OFFLINE_CLUSTER = "E2E_IMAGE" not in os.environ
+IMAGE = os.environ.get("E2E_IMAGE", f"localhost:5000/probe-demo:{APP_VERSION}")
+IMAGE_REPOSITORY, IMAGE_TAG = IMAGE.rsplit(":", 1)
+# The image under test everywhere; the public curl image cannot be pulled offline, and the
+# chart's image carries curl too.
+IMAGE_SETS = [f"image.repository={IMAGE_REPOSITORY}", f"image.tag={IMAGE_TAG}",
+              f"sidecar.image.repository={IMAGE_REPOSITORY}", f"sidecar.image.tag={IMAGE_TAG}"]
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not on PATH: run the e2e tests through 'make test-e2e'")
+    return found
+
+
+def run(*command: str, timeout: float = 300, check: bool = True) -> str:
+    result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def kubectl(*args: str, **kwargs: Any) -> str:
+    return run(_binary("kubectl"), *args, **kwargs)
+
+
+def helm(*args: str, **kwargs: Any) -> str:
+    return run(_binary("helm"), *args, **kwargs)
+
+
+def set_args(values: list[str]) -> list[str]:
+    """helm's `--set KEY=VALUE` arguments for the image under test, then `values`."""
+    return [arg for value in [*IMAGE_SETS, *values] for arg in ("--set", value)]
+
+
+def wait_until(what: str, condition: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
+    """Return condition()'s first truthy value; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Release:
+    name: str
+    namespace: str
+
+    @property
+    def selector(self) -> str:
+        return f"app.kubernetes.io/instance={self.name}"
+
+    @property
+    def service(self) -> str:
+        return f"{self.name}-probe-demo"
+
+    def pods(self) -> list[dict]:
+        out = kubectl("get", "pods", "-n", self.namespace, "-l", self.selector, "-o", "json")
+        return [pod for pod in json.loads(out)["items"]
+                if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "test"]
+
+    def pod(self) -> dict:
+        pods = self.pods()
+        assert pods, f"no pods for {self.name}"
+        return pods[0]
+
+    def container_status(self, pod: dict | None = None, name: str = "server") -> dict:
+        pod = pod or self.pod()
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            if status["name"] == name:
+                return status
+        return {}
+
+    def exec(self, pod_name: str, *command: str) -> str:
+        return kubectl("exec", "-n", self.namespace, pod_name, "-c", "server", "--", *command)
+
+    def logs(self, pod_name: str, container: str = "server", previous: bool = False) -> str:
+        args = ["logs", "-n", self.namespace, pod_name, "-c", container]
+        return kubectl(*args, *(["--previous"] if previous else []))
+
+    def helm_test(self) -> str:
+        return helm("test", self.name, "-n", self.namespace, "--logs", "--timeout", "120s")
+
+
