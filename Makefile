@@ -37,8 +37,9 @@ tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), 
 	@bash tools/install.sh
 	@bash cluster/build-kubernetes.sh
 
-lint: venv tools ## ruff, hadolint, helm lint, ct lint, yamllint
+lint: apt-deps venv tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yamllint
 	ruff check services tests tools benchmarks
+	shellcheck .ci/run cluster/*.sh image/*.sh tools/*.sh
 	hadolint Dockerfile
 	helm lint --strict $(CHART)
 	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml

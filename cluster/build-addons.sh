@@ -5,6 +5,7 @@
 #   metrics-server - from the Go module proxy, for `kubectl top` and the HPA
 # Each becomes a single-binary image (FROM scratch) saved as an OCI archive in the cache.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$ADDONS_DIR"

@@ -5,6 +5,7 @@
 # replaces each staging module with its published v0.x twin builds them instead.
 # Output: $CACHE/kubernetes/$KUBE_VERSION/bin/{kube-apiserver,...,kubectl}. Idempotent.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 out="$K8S_BIN"

@@ -4,6 +4,7 @@
 # certificates, a front-proxy CA for the aggregation layer (metrics-server), and the
 # service-account signing key. Made once per $RUN; cluster-down removes them.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pki="$RUN/pki"
@@ -63,4 +64,4 @@ kubeconfig controller-manager controller-manager
 kubeconfig scheduler scheduler
 kubeconfig kube-proxy kube-proxy
 kubeconfig kubelet kubelet
-touch done
+touch ./done

@@ -3,6 +3,7 @@
 # network namespaces, iptables rules, the bridge and dummy interface, and $RUN itself.
 # The cache (binaries, images) stays, so the next cluster-up takes seconds.
 set -uo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "cluster-down needs root"

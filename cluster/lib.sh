@@ -1,4 +1,5 @@
 # Shared settings for the offline cluster scripts; sourced, never run.
+# shellcheck shell=bash disable=SC2034  # settings for the scripts that source this file
 # Built or downloaded things live under $CACHE, keyed by version, outside the clone;
 # the running cluster's files (certificates, etcd data, logs) live under $RUN.
 # The one place the Kubernetes version is written (the Makefile and the tests read it too).

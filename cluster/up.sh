@@ -4,6 +4,7 @@
 # Idempotent: components already running are left alone. `cluster/down.sh` undoes it all.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
 source "$here/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "cluster-up needs root (containerd, kubelet and iptables do)"
@@ -45,7 +46,8 @@ prepare_host() {
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1
   # kubelet wants every cgroup v1 controller it manages to be mounted.
-  for controller in hugetlb; do
+  controllers=(hugetlb)
+  for controller in "${controllers[@]}"; do
     if [[ ! -d /sys/fs/cgroup/$controller ]]; then
       mkdir -p "/sys/fs/cgroup/$controller"
       mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller"

@@ -4,6 +4,7 @@
 # architecture, tagged localhost/probe-demo-base:bookworm-ARCH-REVISION. arm64 runs its second
 # debootstrap stage under qemu-user-static. Cached: an existing base is reused.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 enable_qemu() {

@@ -5,6 +5,7 @@
 # Dockerfile nor services/ changed since the last push of the same tag.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
 source "$here/lib.sh"
 root="$(cd "$here/.." && pwd)"
 

@@ -1,4 +1,6 @@
 # Shared settings for the image scripts; sourced, never run.
+# shellcheck shell=bash disable=SC2034  # settings for the scripts that source this file
+# shellcheck source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
 DEBIAN_SUITE=bookworm
 BASE_PACKAGES="python3,python3-venv,ca-certificates"

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(containerd runc containernetworking-plugins etcd-server iptables conntrack
   buildah skopeo debootstrap docker-registry qemu-user-static binfmt-support
-  gcc libc6-dev openssl curl)
+  gcc libc6-dev openssl curl shellcheck)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

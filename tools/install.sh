@@ -5,6 +5,7 @@
 #   a local plugin dir), chart-testing (ct; its config files are in the repository's ct/),
 #   kubeconform, helm-docs, actionlint (for the GitHub workflow users get).
 set -euo pipefail
+# shellcheck source=../cluster/lib.sh
 source "$(dirname "$0")/../cluster/lib.sh"
 
 HELM_VERSION=v3.22.0
