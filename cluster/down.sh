@@ -27,17 +27,20 @@ for name in kubelet kube-proxy kube-scheduler kube-controller-manager; do stop_p
 if [[ -S $CONTAINERD_SOCK ]]; then
   for task in $(ctr_k8s tasks list -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$task" 2>/dev/null; done
 fi
-for pid in $(pgrep -f "containerd-shim.*-address $CONTAINERD_SOCK" 2>/dev/null); do
-  kill -9 "$pid" 2>/dev/null
-done
 stop_pidfile containerd
 stop_pidfile kube-apiserver
 stop_pidfile etcd
 stop_pidfile registry
-# Anything a crashed run left without a pid file.
-pkill -9 -f "$K8S_BIN/" 2>/dev/null
-pkill -9 -f "containerd --config $RUN/" 2>/dev/null
-pkill -9 -f "etcd --name probe-demo --data-dir $RUN/" 2>/dev/null
+# What is left in the cluster's cgroup: the containerd shims, and anything a crashed run
+# left without a pid file. Nothing outside it is touched.
+if [[ -f $CLUSTER_CGROUP/cgroup.procs ]]; then
+  for _ in 1 2 3; do
+    while read -r pid; do kill -9 "$pid" 2>/dev/null; done < "$CLUSTER_CGROUP/cgroup.procs"
+    [[ -s $CLUSTER_CGROUP/cgroup.procs ]] || break
+    sleep 0.5
+  done
+  rmdir "$CLUSTER_CGROUP" 2>/dev/null
+fi
 
 # Mounts below $RUN (overlay roots, shm, volumes) and the pods' network namespaces.
 for _ in 1 2 3; do

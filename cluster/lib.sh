@@ -32,6 +32,13 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+# Every process the cluster starts (daemons, and the containerd shims they start) lives in
+# this cgroup, so cluster-down stops exactly those: no matching of command lines.
+if [[ -d /sys/fs/cgroup/pids ]]; then
+  CLUSTER_CGROUP=/sys/fs/cgroup/pids/probe-demo-cluster  # cgroup v1: the pids hierarchy
+else
+  CLUSTER_CGROUP=/sys/fs/cgroup/probe-demo-cluster  # cgroup v2: the unified hierarchy
+fi
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND until it succeeds or time runs out.

@@ -17,7 +17,9 @@ bash "$here/build-kubernetes.sh"
 bash "$here/build-addons.sh"
 mkdir -p "$RUN/logs" "$RUN/pids"
 
-# start NAME COMMAND...: run COMMAND in the background (own session) unless NAME runs.
+# start NAME COMMAND...: run COMMAND in the background (own session, the cluster's cgroup)
+# unless NAME runs.
+mkdir -p "$CLUSTER_CGROUP"
 start() {
   local name=$1; shift
   local pidfile="$RUN/pids/$name.pid"
@@ -25,7 +27,9 @@ start() {
     return 0
   fi
   log "starting $name"
-  setsid "$@" >>"$RUN/logs/$name.log" 2>&1 < /dev/null &
+  # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
+  setsid sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CLUSTER_CGROUP" "$@" \
+    >>"$RUN/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
 }
 

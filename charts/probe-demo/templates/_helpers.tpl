@@ -65,9 +65,17 @@ httpGet:
   scheme: {{ $probe.http.scheme }}
   {{- with $probe.http.httpHeaders }}
   httpHeaders:
+    {{- if kindIs "slice" . }}
+    {{- /* The Kubernetes list form, as seed 003 and the Kubernetes docs write it. */}}
+    {{- range . }}
+    - name: {{ .name }}
+      value: {{ .value | quote }}
+    {{- end }}
+    {{- else }}
     {{- range $name, $value := . }}
     - name: {{ $name }}
       value: {{ $value | quote }}
+    {{- end }}
     {{- end }}
   {{- end }}
 {{- else if eq $probe.type "exec" }}

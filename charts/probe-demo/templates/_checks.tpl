@@ -1,0 +1,87 @@
+{{/*
+Settings that each render fine but cannot work together. Each `fail` names the values
+involved and what would go wrong; deployment.yaml includes this first.
+*/}}
+{{- define "probe-demo.checks" -}}
+{{- $v := .Values }}
+{{- $s := $v.server }}
+
+{{- /* Threads: /work must not be able to take every thread from the probes. */}}
+{{- if le (int $s.threads) (int $s.workConcurrency) }}
+{{- fail (printf "server.threads (%v) must be above server.workConcurrency (%v): otherwise /work can take every thread and the probes wait behind it" $s.threads $s.workConcurrency) }}
+{{- end }}
+
+{{- /* Termination: the kubelet kills the container once the grace period is over. */}}
+{{- $preStop := ternary (int $v.rollout.preStop.sleepSeconds) 0 $v.rollout.preStop.enabled }}
+{{- $needed := add $preStop (ceil $s.drainSeconds) (ceil $s.gracefulTimeout) }}
+{{- if lt (int $v.rollout.terminationGracePeriodSeconds) (int $needed) }}
+{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeout (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $s.drainSeconds $s.gracefulTimeout $needed) }}
+{{- end }}
+
+{{- /* Probes: each must reach a port the server listens on. */}}
+{{- range $name := list "liveness" "readiness" "startup" }}
+{{- $probe := index $v.probes $name }}
+{{- if $probe.enabled }}
+{{- if has $probe.type (list "http" "tcp") }}
+{{- $port := (index $probe $probe.type).port }}
+{{- $key := printf "probes.%s.%s.port" $name $probe.type }}
+{{- $onGrpc := false }}
+{{- if kindIs "string" $port }}
+{{- $onGrpc = eq $port "grpc" }}
+{{- if and $onGrpc (not $s.grpcPort) }}
+{{- fail (printf "%s is grpc, but server.grpcPort is 0 (gRPC off): the container has no port named grpc" $key) }}
+{{- else if not (has $port (list "http" "grpc")) }}
+{{- fail (printf "%s (%s) names no container port: use http, grpc or a number" $key $port) }}
+{{- end }}
+{{- else }}
+{{- $onGrpc = and $s.grpcPort (eq (int $port) (int $s.grpcPort)) }}
+{{- if not (has (int $port) (list (int $s.port) (int $s.grpcPort))) }}
+{{- fail (printf "%s (%v) is not a port the server listens on (server.port %v, server.grpcPort %v)" $key $port $s.port $s.grpcPort) }}
+{{- end }}
+{{- end }}
+{{- if and (eq $probe.type "http") $onGrpc }}
+{{- fail (printf "%s points an HTTP probe at the gRPC port: use type grpc, or port http" $key) }}
+{{- end }}
+{{- else if eq $probe.type "grpc" }}
+{{- if not $s.grpcPort }}
+{{- fail (printf "probes.%s.type is grpc, but server.grpcPort is 0 (gRPC off)" $name) }}
+{{- else if ne (int $probe.grpc.port) (int $s.grpcPort) }}
+{{- fail (printf "probes.%s.grpc.port (%v) must be server.grpcPort (%v), where the server answers gRPC health" $name $probe.grpc.port $s.grpcPort) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- /* Start-up: a startup probe that gives up before the server is ready restarts it forever. */}}
+{{- $startup := $v.probes.startup }}
+{{- if and $startup.enabled $s.startupSeconds }}
+{{- $allows := add $startup.initialDelaySeconds (mul $startup.periodSeconds $startup.failureThreshold) }}
+{{- if le (int $allows) (int (ceil $s.startupSeconds)) }}
+{{- fail (printf "probes.startup gives up after %v s (initialDelaySeconds + periodSeconds × failureThreshold) but server.startupSeconds is %v: the container would be restarted before it ever starts" $allows $s.startupSeconds) }}
+{{- end }}
+{{- end }}
+
+{{- /* HPA: utilisation is a share of the request, so the request must be there. */}}
+{{- if $v.autoscaling.enabled }}
+{{- $requests := ($v.resources.requests | default dict) }}
+{{- if and $v.autoscaling.targetCPUUtilizationPercentage (not $requests.cpu) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu: the HPA computes CPU utilisation as a share of the request" }}
+{{- end }}
+{{- if and $v.autoscaling.targetMemoryUtilizationPercentage (not $requests.memory) }}
+{{- fail "autoscaling.targetMemoryUtilizationPercentage needs resources.requests.memory: the HPA computes memory utilisation as a share of the request" }}
+{{- end }}
+{{- end }}
+
+{{- /* PDB: a budget that allows no disruption blocks every node drain for good. */}}
+{{- $pods := int (include "probe-demo.minPods" .) }}
+{{- $pdb := $v.podDisruptionBudget }}
+{{- if and $pdb.enabled (gt $pods 1) }}
+{{- if and (not (kindIs "invalid" $pdb.maxUnavailable)) (kindIs "float64" $pdb.maxUnavailable) (eq (int $pdb.maxUnavailable) 0) }}
+{{- fail "podDisruptionBudget.maxUnavailable is 0: no pod could ever be evicted, so no node could be drained" }}
+{{- end }}
+{{- if and (not $pdb.maxUnavailable) (kindIs "float64" $pdb.minAvailable) (ge (int $pdb.minAvailable) $pods) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below the pods that run (%v, replicaCount or autoscaling.minReplicas): otherwise no pod could ever be evicted, so no node could be drained" $pdb.minAvailable $pods) }}
+{{- end }}
+{{- end }}
+
+{{- end }}
