@@ -1,5 +1,5 @@
 # probe-demo: every server variant, the load client and the rollout check, one image for linux/amd64 and linux/arm64.
-#   docker buildx build --platform linux/amd64,linux/arm64 -t probe-demo:0.2.0 .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t probe-demo:0.3.0 .
 # BASE_IMAGE is replaceable: `make image` builds offline FROM a debootstrap-made Debian base.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 

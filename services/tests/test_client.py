@@ -147,3 +147,22 @@ def test_version_of_reads_tags_and_text():
     assert version_of(b"OK!!\n") == "OK!!"
     assert version_of(b"") is None
     assert version_of(b'{"worked_ms": 100, "rounds": 12345}') is None
+
+
+
+def test_network_errors_are_named_in_words():
+    import errno
+
+    from probe_demo.client.load import _error_name
+
+    assert _error_name(OSError(errno.EHOSTUNREACH, "x")) == "no route to host"
+    assert _error_name(OSError(errno.EINVAL, "x")) == "invalid argument"
+    assert _error_name(ConnectionRefusedError(errno.ECONNREFUSED, "x")) == "connection refused"
+
+
+def test_a_refused_connect_still_records_its_source_port():
+    from probe_demo.client.load import Attempt, Target, fetch
+
+    attempt = fetch(Target.parse(f"http://127.0.0.1:{free_port()}/"), Attempt(1, 0.0, {}), 1)
+    assert attempt.error == "connection refused"
+    assert attempt.local_port and 1024 < attempt.local_port < 65536

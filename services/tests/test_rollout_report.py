@@ -45,16 +45,17 @@ def naive_result(attempts, extra_events=()):
 
 
 def test_lanes_follow_each_pods_lifecycle_and_endpoint():
-    result = naive_result([ok(1, 0.5)])
+    result = naive_result([ok(1, 0.5)], [Event(T0 - 29, OLD, "server", "listening")])
     lanes = {lane.label: lane for lane in report.lanes(result)}
     old = lanes["aaaaa-11111"]
     assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
             if not state.startswith("endpoint")] == [(0.0, 4.9, "ready"), (4.9, 7.0, "terminating")]
     assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
-            if state.startswith("endpoint")] == [(0.0, 6.5, "endpoint ready"),
-                                                 (6.5, 7.5, "endpoint listed, not serving")]
-    assert [label for _, label in old.marks] == ["draining", "stopped listening",
-                                                 "exit 0 Completed"]
+            if state.startswith("endpoint")] == [(0.0, 5.0, "endpoint ready"),
+                                                 (5.0, 6.5, "endpoint listed, server gone"),
+                                                 (6.5, 7.5, "endpoint not serving")]
+    # The server's events before the load began are not marked.
+    assert [label for _, label in old.marks] == ["draining", "stopped listening", "exit 0"]
     assert lanes["bbbbb-22222"].segments[0][2] == "starting"
 
 

@@ -6,6 +6,11 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- $v := .Values }}
 {{- $s := $v.server }}
 
+{{- /* Renamed values: say the new name rather than let the old one be ignored. */}}
+{{- if hasKey $s "gracefulTimeout" }}
+{{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
+{{- end }}
+
 {{- /* Threads: /work must not be able to take every thread from the probes. */}}
 {{- if le (int $s.threads) (int $s.workConcurrency) }}
 {{- fail (printf "server.threads (%v) must be above server.workConcurrency (%v): otherwise /work can take every thread and the probes wait behind it" $s.threads $s.workConcurrency) }}
@@ -13,9 +18,9 @@ involved and what would go wrong; deployment.yaml includes this first.
 
 {{- /* Termination: the kubelet kills the container once the grace period is over. */}}
 {{- $preStop := ternary (int $v.rollout.preStop.sleepSeconds) 0 $v.rollout.preStop.enabled }}
-{{- $needed := add $preStop (ceil $s.drainSeconds) (ceil $s.gracefulTimeout) }}
+{{- $needed := add $preStop (ceil $s.drainSeconds) (ceil $s.gracefulTimeoutSeconds) }}
 {{- if lt (int $v.rollout.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeout (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $s.drainSeconds $s.gracefulTimeout $needed) }}
+{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $s.drainSeconds $s.gracefulTimeoutSeconds $needed) }}
 {{- end }}
 
 {{- /* Probes: each must reach a port the server listens on. */}}

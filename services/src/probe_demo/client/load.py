@@ -106,7 +106,7 @@ def _error_name(err: BaseException) -> str:
     if isinstance(err, socket.gaierror):
         return "name not resolved"
     if isinstance(err, OSError) and err.errno is not None:
-        return errno.errorcode.get(err.errno, str(err.errno)).lower()
+        return os.strerror(err.errno).lower()  # e.g. "no route to host"
     return type(err).__name__
 
 

@@ -25,12 +25,16 @@ LANE_COLOURS = {
     "unready": "#ffbb78",
     "terminating": "#ff7f0e",
     "endpoint ready": "#98df8a",
-    "endpoint serving, terminating": "#fdd835",
-    "endpoint listed, not serving": "#d62728",
+    "endpoint serving (terminating)": "#fdd835",
+    "endpoint not serving": "#e0e0e0",
+    "endpoint listed, server gone": "#d62728",
 }
+# Marks labelled on the lane; the others are ticks whose label shows on hover.
+LABELLED_MARKS = ("draining", "stopped listening", "exit")
 WIDTH = 1000
-LEFT, RIGHT, TOP = 150, 210, 40
-PLOT_H, LANE_H, AXIS_H = 200, 30, 40
+LEFT, RIGHT, TOP = 150, 230, 40
+PLOT_H, LANE_H, AXIS_H = 200, 46, 40
+LABEL_GAP = 75  # px a label needs before the next one may share its row
 
 
 @dataclass
@@ -122,13 +126,19 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                 f'y="{y}" width="{max(x(end) - x(begin), 1):.2f}" height="{h}" '
                 f'fill="{LANE_COLOURS[state]}"><title>{html.escape(lane.label)}: '
                 f'{html.escape(state)} {begin:.1f}-{end:.1f}s</title></rect>')
-        for at, label in lane.marks:
+        row_ends = [-1000.0, -1000.0, -1000.0]  # where each label row is free again
+        for at, label in sorted(lane.marks):
             parts.append(
                 f'<line class="mark" x1="{x(at):.2f}" y1="{top}" x2="{x(at):.2f}" '
                 f'y2="{top + 22}" stroke="black" stroke-width="1.5"><title>'
                 f'{html.escape(label)} at {at:.2f}s</title></line>')
-            parts.append(f'<text x="{x(at) + 2:.2f}" y="{top + 28}" font-size="9">'
-                         f'{html.escape(label)}</text>')
+            if not label.startswith(LABELLED_MARKS):
+                continue
+            # Labels close together go on the next free row instead of overprinting.
+            row = next((r for r, end in enumerate(row_ends) if end <= x(at)), 0)
+            row_ends[row] = x(at) + LABEL_GAP
+            parts.append(f'<text class="mark-label" x="{x(at) + 2:.2f}" '
+                         f'y="{top + 29 + 9 * row}" font-size="9">{html.escape(label)}</text>')
     bottom = axis_y + lanes_h
     for at, label in marks:
         parts.append(f'<line class="disruption" x1="{x(at):.2f}" y1="{TOP}" x2="{x(at):.2f}" '

@@ -62,9 +62,11 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
                 new_state = "terminating"
             elif event.kind in ("exited", "deleted"):
                 new_state = None
-                lane.marks.append((t, event.detail or event.kind))
+                if at(result, event) >= 0:
+                    lane.marks.append((t, _exit_label(event)))
             elif event.kind == "server":
-                lane.marks.append((t, event.detail))
+                if at(result, event) >= 0:  # not what happened before the load began
+                    lane.marks.append((t, event.detail))
             elif event.kind == "endpoint":
                 new_endpoint = _endpoint_state(event.detail)
                 if new_endpoint != endpoint:
@@ -79,8 +81,45 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
             lane.segments.append((since, end, state))
         if endpoint:
             lane.segments.append((endpoint_since, end, endpoint))
+        gone = _server_gone(result, events)
+        if gone is not None:
+            lane.segments = _mark_listed_after(lane.segments, gone)
         lane.segments = [seg for seg in lane.segments if seg[1] > seg[0]]
         out.append(lane)
+    return out
+
+
+def _exit_label(event: Event) -> str:
+    """exit 0 (a clean stop), exit 137 OOMKilled, deleted."""
+    if event.kind != "exited":
+        return event.kind
+    return event.detail.removesuffix(" Completed")
+
+
+LISTED_FOR_TRAFFIC = ("endpoint ready", "endpoint serving (terminating)")
+
+
+def _server_gone(result: CheckResult, events: list[Event]) -> float | None:
+    """When the pod's server stopped taking connections: it stopped listening, stopped,
+    or its container exited or was deleted, whichever came first."""
+    times = [max(0.0, at(result, e)) for e in events
+             if (e.kind == "server" and e.detail in ("stopped listening", "server stopped"))
+             or e.kind in ("exited", "deleted")]
+    return min(times) if times else None
+
+
+def _mark_listed_after(segments: list[tuple[float, float, str]], gone: float
+                       ) -> list[tuple[float, float, str]]:
+    """The part of an endpoint's ready or serving time after its server was gone: the time
+    the Service still sent it connections that nobody would answer."""
+    out = []
+    for begin, end, state in segments:
+        if state in LISTED_FOR_TRAFFIC and end > gone:
+            if begin < gone:
+                out.append((begin, gone, state))
+            out.append((max(begin, gone), end, "endpoint listed, server gone"))
+        else:
+            out.append((begin, end, state))
     return out
 
 
@@ -91,8 +130,8 @@ def _endpoint_state(detail: str) -> str | None:
     if flags.get("ready") == "true":
         return "endpoint ready"
     if flags.get("serving") == "true":
-        return "endpoint serving, terminating"
-    return "endpoint listed, not serving"
+        return "endpoint serving (terminating)"
+    return "endpoint not serving"
 
 
 def marks(result: CheckResult) -> list[tuple[float, str]]:
@@ -158,7 +197,7 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
             stopped.setdefault(event.pod, t)
         elif event.kind == "endpoint":
             state = _endpoint_state(event.detail)
-            if state in ("endpoint ready", "endpoint serving, terminating"):
+            if state in LISTED_FOR_TRAFFIC:
                 listed_since.setdefault(event.pod, t)
                 listed_until.pop(event.pod, None)
             elif event.pod in listed_since and event.pod not in listed_until:
