@@ -63,8 +63,8 @@ image: cluster-up ## build the multi-arch image offline and push it to the clust
 test-docs: venv tools ## the guides' commands match presets, targets and flags; actionlint
 	pytest -q tests/docs
 
-test-e2e: venv image ## every scenario on the real cluster, helm test and ct install
-	pytest -q tests/e2e
+test-e2e: venv image ## every scenario on the real cluster (3 at a time, a namespace each), helm test, ct install
+	pytest -q -n 3 tests/e2e
 
 test: lint test-services test-chart test-docs test-e2e ## everything CI runs
 

@@ -52,6 +52,7 @@ def test_guide_commands_refer_to_things_that_exist(guide):
     typed = commands(guide)
     assert typed, f"{guide.name} shows no commands"
     serve_help, client_help = cli_help("serve"), cli_help("client")
+    check_help = cli_help("check")
     for command in typed:
         words = shlex.split(command.split("|")[0])
         for index, word in enumerate(words):
@@ -66,6 +67,9 @@ def test_guide_commands_refer_to_things_that_exist(guide):
         if "probe-demo client" in command or " -- client " in command:
             for flag in re.findall(r"\s(--[a-z-]+)", command.split("client", 1)[1]):
                 assert flag in client_help, f"{guide.name}: client has no {flag}"
+        if "probe-demo check" in command:
+            for flag in re.findall(r"\s(--[a-z-]+)", command.split("check", 1)[1]):
+                assert flag in check_help, f"{guide.name}: check has no {flag}"
         if "probe-demo serve" in command:
             for flag in re.findall(r"\s(--[a-z-]+)", command.split("serve", 1)[1]):
                 assert flag in serve_help, f"{guide.name}: serve has no {flag}"

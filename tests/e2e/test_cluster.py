@@ -19,12 +19,17 @@ def test_service_ip_and_dns_name_reach_a_pod_from_another_pod(install):
     service = json.loads(kubectl("get", "service", release.service, "-n", release.namespace,
                                  "-o", "json"))
     cluster_ip = service["spec"]["clusterIP"]
-    for host in (cluster_ip, f"{release.service}.{release.namespace}.svc.cluster.local"):
-        out = kubectl("run", "probe-client", "-n", release.namespace, "--rm", "-i",
-                      "--restart=Never", f"--image={IMAGE}",
-                      "--overrides", '{"spec": {"securityContext": {"runAsNonRoot": true}}}',
-                      "--command", "--", "curl", "-sS", "--max-time", "10", f"http://{host}/",
-                      timeout=120)
+    for number, host in enumerate(
+            (cluster_ip, f"{release.service}.{release.namespace}.svc.cluster.local")):
+        # Run, wait, read the log: `kubectl run -i` can miss the output of a pod this quick.
+        name = f"probe-client-{number}"
+        kubectl("run", name, "-n", release.namespace, "--restart=Never", f"--image={IMAGE}",
+                "--overrides", '{"spec": {"securityContext": {"runAsNonRoot": true}}}',
+                "--command", "--", "curl", "-sS", "--max-time", "10", f"http://{host}/")
+        wait_until(f"{name} to finish", lambda name=name: json.loads(kubectl(
+            "get", "pod", name, "-n", release.namespace, "-o", "json"))["status"]["phase"]
+            in ("Succeeded", "Failed"), timeout=120)
+        out = kubectl("logs", name, "-n", release.namespace)
         assert '"tag":"dns-check"' in out, out
 
 

@@ -95,3 +95,20 @@ def test_probe_demo_check_names_a_refused_permission(install, tmp_path):
     assert result.stderr.strip() == (
         f"probe-demo: error: no permission to create pods/eviction in namespace {ns}, "
         "which evict needs"), result.stderr
+
+
+def test_an_eviction_a_budget_never_allows_is_reported_blocked_not_waited_on(install):
+    """One replica and a PodDisruptionBudget of the user's own that wants it always up."""
+    release = install(None)
+    ns = release.namespace
+    kubectl("create", "poddisruptionbudget", "keep-one", "-n", ns, "--min-available=1",
+            f"--selector={release.selector}")
+    result = subprocess.run(
+        [shutil.which("probe-demo"), "check", "--release", release.name, "-n", ns,
+         "--disruptions", "evict", "--rate", "20", "--after", "1"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result
+    assert "evict: eviction of demo-probe-demo-" in result.stdout, result.stdout
+    assert "can never be allowed while the Deployment stays as it is" in result.stdout
+    assert re.search(r"^FAIL: 0 of \d+ requests failed \(--max-failures 0\); blocked: evict: ",
+                     result.stdout, re.M), result.stdout
