@@ -54,7 +54,8 @@ def one_run(preset: str, disruption: str, rate: float, after: float) -> dict:
                  f"--disruptions {disruption} --after {after:g} --json /tmp/result.json "
                  f"--timeline /tmp/timeline.svg --title '{title}' > /tmp/log 2>&1; "
                  "touch /tmp/done; sleep 3600")
-        overrides = {"spec": {"serviceAccountName": "demo-probe-demo-rollout-check"}}
+        overrides = {"spec": {"serviceAccountName": "demo-probe-demo-rollout-check",
+                              "automountServiceAccountToken": True}}
         sh("kubectl", "run", "check", "-n", namespace, "--restart=Never", f"--image={IMAGE}",
            "--labels=app.kubernetes.io/component=bench",
            f"--overrides={json.dumps(overrides)}", "--command", "--", "sh", "-c", check)
@@ -65,8 +66,12 @@ def one_run(preset: str, disruption: str, rate: float, after: float) -> dict:
                 raise SystemExit(f"{preset}/{disruption}: the check did not finish")
             time.sleep(3)
         log = sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/log")
-        result = json.loads(sh("kubectl", "exec", "-n", namespace, "check", "--", "cat",
-                               "/tmp/result.json"))
+        found = subprocess.run(["kubectl", "exec", "-n", namespace, "check", "--", "cat",
+                                "/tmp/result.json"], capture_output=True, text=True,
+                               check=False)
+        if found.returncode:
+            raise SystemExit(f"{preset}/{disruption}: the check gave no result:\n{log}")
+        result = json.loads(found.stdout)
         IMAGES.mkdir(parents=True, exist_ok=True)
         (IMAGES / f"rollout-{preset}-{disruption}.svg").write_text(
             sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/timeline.svg"))

@@ -77,8 +77,19 @@ def test_late_timeouts_on_a_reused_source_port_are_explained():
     result = naive_result(attempts)
     why = report.explain(result)
     late = why[why.index("70.0-70.0s: 1 failed (timeout 1)") + 1]
-    assert "reused the client source port of a request that had failed before (first at " \
-           "5.2s)" in late
+    assert "1 of them reused the source port of a request that had failed before (the " \
+           "first at 5.2s)" in late
+    assert "SYN_SENT" in late
+
+
+def test_bursts_of_the_same_late_cause_are_told_once():
+    attempts = [failed(1, 5.2, "timeout", port=41000), failed(2, 5.3, "timeout", port=41001),
+                ok(3, 7.0, pod=NEW), failed(4, 20.0, "timeout", port=41000),
+                failed(5, 40.0, "timeout", port=41001), failed(6, 60.0, "timeout", port=41000)]
+    why = report.explain(naive_result(attempts))
+    assert why[2] == "20.0-60.0s: 3 failed in 3 bursts (timeout 3)"
+    assert why[3].startswith("    3 of them reused the source port")
+    assert len(why) == 4
 
 
 def test_text_timeline_has_a_line_a_second_with_versions_failures_and_events():

@@ -12,8 +12,10 @@ from probe_demo.client.load import Attempt
 from probe_demo.rollout.check import CheckResult
 from probe_demo.rollout.observe import Event
 
-# Conntrack keeps an unanswered connection (SYN_SENT) for 120 s by default.
-STALE_PORT_SECONDS = 150
+# Linux conntrack keeps an unanswered connection (SYN_SENT) 120 s by default
+# (net.netfilter.nf_conntrack_tcp_timeout_syn_sent); a new try from the same port renews it.
+SYN_SENT_SECONDS = 120
+STALE_PORT_SECONDS = SYN_SENT_SECONDS + 30
 
 
 def short(pod: str) -> str:
@@ -145,7 +147,8 @@ def svg(result: CheckResult, title: str) -> str:
 
 
 def explain(result: CheckResult) -> list[str]:
-    """Why the failed requests failed, in bursts of consecutive seconds."""
+    """Why the failed requests failed: bursts of failures (no gap over 2 s), each with its
+    cause; consecutive bursts of the same late cause are told once."""
     failed = [attempt for attempt in result.attempts if not attempt.ok]
     if not failed:
         return []
@@ -155,31 +158,45 @@ def explain(result: CheckResult) -> list[str]:
             bursts.append([attempt])
         else:
             bursts[-1].append(attempt)
-    lines = []
-    earlier_ports: dict[int, float] = {}
+    told: list[tuple[str, list[list[Attempt]], list[str]]] = []  # (cause, bursts, reasons)
+    first_failed: dict[int, float] = {}  # source port -> its first failed request
+    last_failed: dict[int, float] = {}  # source port -> its latest failed request
     for burst in bursts:
         begin, end = burst[0].started, burst[-1].started
-        kinds = Counter(attempt.outcome for attempt in burst)
-        head = (f"{begin:.1f}-{end:.1f}s: {len(burst)} failed "
-                f"({', '.join(f'{k} {n}' for k, n in kinds.most_common())})")
         reasons = _listed_while_gone(result, begin, end)
-        reused = [a for a in burst if a.local_port in earlier_ports
-                  and a.started - earlier_ports[a.local_port] < STALE_PORT_SECONDS]
-        if reused and not reasons:
-            first = min(earlier_ports[a.local_port] for a in reused)
-            reasons.append(
-                f"{len(reused)} of them reused the client source port of a request that had "
-                f"failed before (first at {first:.1f}s): the node's connection tracking still "
-                "mapped that port to a pod that is gone, so the connection went there, not "
-                "to a live endpoint")
-        if not reasons:
-            reasons.append("no endpoint was listed for a stopped server at that moment; see "
-                           "the timeline")
-        lines.append(head)
-        lines += [f"    {reason}" for reason in reasons]
+        reused = [a for a in burst if a.local_port in last_failed
+                  and a.started - last_failed[a.local_port] < STALE_PORT_SECONDS]
+        cause = "listed" if reasons else ("stale" if reused else "other")
+        if cause == "stale" and told and told[-1][0] == "stale":
+            told[-1][1].append(burst)
+        else:
+            told.append((cause, [burst], reasons))
         for attempt in burst:
             if attempt.local_port is not None:
-                earlier_ports.setdefault(attempt.local_port, attempt.started)
+                first_failed.setdefault(attempt.local_port, attempt.started)
+                last_failed[attempt.local_port] = attempt.started
+    lines = []
+    for cause, group, reasons in told:
+        attempts = [attempt for burst in group for attempt in burst]
+        kinds = Counter(attempt.outcome for attempt in attempts)
+        shown = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+        spread = f" in {len(group)} bursts" if len(group) > 1 else ""
+        lines.append(f"{attempts[0].started:.1f}-{attempts[-1].started:.1f}s: "
+                     f"{len(attempts)} failed{spread} ({shown})")
+        if cause == "stale":
+            reused = [a for a in attempts if a.local_port in first_failed
+                      and first_failed[a.local_port] < a.started]
+            first = min(first_failed[a.local_port] for a in reused)
+            reasons = [
+                f"{len(reused)} of them reused the source port of a request that had failed "
+                f"before (the first at {first:.1f}s). The node's connection tracking still "
+                "held that port's unanswered connection to the gone pod (SYN_SENT, kept "
+                f"{SYN_SENT_SECONDS} s and renewed by each new try), so the new "
+                "connection went to the gone pod again instead of a live endpoint"]
+        elif cause == "other":
+            reasons = ["no endpoint was listed for a stopped server at that moment and no "
+                       "source port was reused; see the timeline"]
+        lines += [f"    {reason}" for reason in reasons]
     return lines
 
 
