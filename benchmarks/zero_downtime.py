@@ -7,8 +7,9 @@ table, writes each timeline to docs/images/rollout-<preset>-<disruption>.svg, an
 as its last line, one JSON object:
     {"<disruption>": {"<preset>": {"attempts": N, "failures": N}}}
 
-The naive runs keep the load going for --naive-after seconds after the disruption settled,
-long enough to catch the late timeouts that stale connection tracking causes.
+One more naive rollout keeps the load going for --late seconds after it settled, long enough
+to show the late timeouts that stale connection tracking causes
+(docs/images/rollout-naive-rollout-late.svg); it is not part of the table.
 Needs the cluster and image (`make image`).
 
 Usage: python benchmarks/zero_downtime.py [--rate 500] [--disruptions rollout,delete]
@@ -39,7 +40,7 @@ def sh(*command: str, timeout: float = 600) -> str:
     return result.stdout
 
 
-def one_run(preset: str, disruption: str, rate: float, after: float) -> dict:
+def one_run(preset: str, disruption: str, rate: float, after: float, picture: str = "") -> dict:
     namespace = f"bench-{preset}-{disruption}-{uuid.uuid4().hex[:4]}"
     sh("kubectl", "create", "namespace", namespace)
     try:
@@ -73,7 +74,7 @@ def one_run(preset: str, disruption: str, rate: float, after: float) -> dict:
             raise SystemExit(f"{preset}/{disruption}: the check gave no result:\n{log}")
         result = json.loads(found.stdout)
         IMAGES.mkdir(parents=True, exist_ok=True)
-        (IMAGES / f"rollout-{preset}-{disruption}.svg").write_text(
+        (IMAGES / (picture or f"rollout-{preset}-{disruption}.svg")).write_text(
             sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/timeline.svg"))
         print(f"--- {preset} / {disruption}: {result['failures']} of {result['attempts']} "
               "failed", flush=True)
@@ -91,10 +92,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--disruptions", default=",".join(DISRUPTIONS))
     parser.add_argument("--presets", default=",".join(PRESETS))
-    parser.add_argument("--after", type=float, default=10,
-                        help="seconds of load after the zero-downtime runs settle")
-    parser.add_argument("--naive-after", type=float, default=120,
-                        help="seconds of load after the naive runs settle")
+    parser.add_argument("--after", type=float, default=15,
+                        help="seconds of load after each disruption settled")
+    parser.add_argument("--late", type=float, default=120,
+                        help="seconds of load after the extra naive rollout (0: no such run)")
     args = parser.parse_args()
     disruptions = args.disruptions.split(",")
     presets = args.presets.split(",")
@@ -107,27 +108,33 @@ def main() -> int:
     figures: dict[str, dict[str, dict]] = {}
     for disruption in disruptions:
         for preset in presets:
-            after = args.naive_after if preset == "naive" else args.after
-            result = one_run(preset, disruption, args.rate, after)
+            result = one_run(preset, disruption, args.rate, args.after)
             row = result["disruptions"][0]
             figures.setdefault(disruption, {})[preset] = {
                 "attempts": result["attempts"], "failures": result["failures"],
                 "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
 
-    print(f"\n{args.rate:g} requests/s through the Service; attempts / failures (kinds)")
-    print(f"{'disruption':<12}" + "".join(f"{preset:>40}" for preset in presets))
+    late = None
+    if args.late > 0 and "naive" in presets:
+        late = one_run("naive", "rollout", args.rate, args.late,
+                       picture="rollout-naive-rollout-late.svg")
+
+    print(f"\n{args.rate:g} requests/s through the Service: failed / attempts")
+    print(f"{'disruption':<12}" + "".join(f"{preset:>22}" for preset in presets)
+          + "   failed as (naive)")
     for disruption, by_preset in figures.items():
-        cells = []
-        for preset in presets:
-            f = by_preset[preset]
-            kinds = ", ".join(f"{k} {n}" for k, n in f["kinds"].items())
-            cells.append(f"{f['attempts']} / {f['failures']}" + (f" ({kinds})" if kinds else ""))
-        print(f"{disruption:<12}" + "".join(f"{cell:>40}" for cell in cells))
+        cells = [f"{by_preset[p]['failures']:,} / {by_preset[p]['attempts']:,}" for p in presets]
+        kinds = ", ".join(f"{k} {n}" for k, n in by_preset.get("naive", {}).get(
+            "kinds", {}).items())
+        print(f"{disruption:<12}" + "".join(f"{cell:>22}" for cell in cells) + f"   {kinds}")
     for preset in presets:
         attempts = sum(by_preset[preset]["attempts"] for by_preset in figures.values())
         failures = sum(by_preset[preset]["failures"] for by_preset in figures.values())
-        print(f"{preset}: {failures} of {attempts} requests failed across "
+        print(f"{preset}: {failures:,} of {attempts:,} requests failed across "
               f"{', '.join(figures)}")
+    if late is not None:
+        print(f"naive rollout with {args.late:g}s of load after it: {late['failures']:,} of "
+              f"{late['attempts']:,} failed; {IMAGES}/rollout-naive-rollout-late.svg")
     print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>.svg")
     print(json.dumps({d: {p: {"attempts": f["attempts"], "failures": f["failures"]}
                           for p, f in by_preset.items()} for d, by_preset in figures.items()}))

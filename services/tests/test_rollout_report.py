@@ -128,3 +128,19 @@ def test_a_blocked_disruption_fails_the_check_even_without_lost_requests():
     assert "blocked: rollout: eviction of x can never be allowed" in \
         report.summary_lines(result)[-1]
     assert report.as_json(result)["disruptions"][0]["blocked"]
+
+
+def test_failures_while_no_endpoint_is_ready_say_so():
+    """Every pod evicted at once (no PodDisruptionBudget): nothing to send requests to."""
+    events = [Event(T0 - 30, OLD, "created"),
+              Event(T0 - 20, OLD, "endpoint", "ready=true serving=true terminating=false"),
+              Event(T0 + 3.0, OLD, "endpoint", "ready=false serving=false terminating=true"),
+              Event(T0 + 3.1, NEW, "created"),
+              Event(T0 + 6.0, NEW, "endpoint", "ready=true serving=true terminating=false")]
+    result = CheckResult(CheckOptions(rate=10), "ns", "d", "d", "u",
+                         [ok(1, 1.0), failed(2, 4.0), failed(3, 5.0), ok(4, 7.0, pod=NEW)],
+                         T0, 10.0, events, [Disruption("evict", started=T0 + 2.9)],
+                         {OLD: "aaaaa", NEW: "bbbbb"}, [])
+    why = report.explain(result)
+    assert why[1] == ("    the Service had no ready endpoint from 3.0s to 6.0s: every pod was "
+                      "gone or not ready yet")

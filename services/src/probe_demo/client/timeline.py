@@ -126,7 +126,7 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                 f'y="{y}" width="{max(x(end) - x(begin), 1):.2f}" height="{h}" '
                 f'fill="{LANE_COLOURS[state]}"><title>{html.escape(lane.label)}: '
                 f'{html.escape(state)} {begin:.1f}-{end:.1f}s</title></rect>')
-        row_ends = [-1000.0, -1000.0, -1000.0]  # where each label row is free again
+        row_ends = [-1000.0, -1000.0]  # where each label row is free again
         for at, label in sorted(lane.marks):
             parts.append(
                 f'<line class="mark" x1="{x(at):.2f}" y1="{top}" x2="{x(at):.2f}" '
@@ -134,8 +134,11 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                 f'{html.escape(label)} at {at:.2f}s</title></line>')
             if not label.startswith(LABELLED_MARKS):
                 continue
-            # Labels close together go on the next free row instead of overprinting.
-            row = next((r for r, end in enumerate(row_ends) if end <= x(at)), 0)
+            # Labels close together go on the next free row; with none free, the tick
+            # keeps its label as a tooltip only.
+            row = next((r for r, end in enumerate(row_ends) if end <= x(at)), None)
+            if row is None:
+                continue
             row_ends[row] = x(at) + LABEL_GAP
             parts.append(f'<text class="mark-label" x="{x(at) + 2:.2f}" '
                          f'y="{top + 29 + 9 * row}" font-size="9">{html.escape(label)}</text>')
@@ -145,7 +148,8 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                      f'y2="{bottom}" stroke="#555" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{x(at) + 3:.2f}" y="{TOP + 12}" font-size="11" '
                      f'fill="#333">{html.escape(label)}</text>')
-    step = max(1, math.ceil(seconds / 12))
+    step = next((n for n in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300) if seconds / n <= 12),
+                600)
     for second in range(0, seconds + 1, step):
         parts.append(f'<text x="{x(second):.2f}" y="{bottom + 15}" '
                      f'text-anchor="middle">{second}</text>')

@@ -121,6 +121,8 @@ class Observer:
                     listed = list_call(self.cluster.namespace, label_selector=selector)
                     for item in listed.items:
                         handle("ADDED", item)
+                    if what == "endpointslices":  # slices gone while no watch was open
+                        self._forget_slices_except({i.metadata.name for i in listed.items})
                     version = listed.metadata.resource_version
                 for change in watch.Watch().stream(
                         list_call, self.cluster.namespace, label_selector=selector,
@@ -189,6 +191,15 @@ class Observer:
                     del self._endpoints[key]
             for pod in seen:
                 self._slice_of[pod] = owner
+
+    def _forget_slices_except(self, names: set[str]) -> None:
+        now = time.time()
+        with self._lock:
+            for pod in [p for p, owner in self._slice_of.items() if owner not in names]:
+                if pod in self._endpoints:
+                    self.events.append(Event(now, pod, "endpoint", "removed"))
+                    del self._endpoints[pod]
+                del self._slice_of[pod]
 
     def _follow(self, pod: str) -> None:
         """The server's own events (draining, stopped listening...) from the pod's log."""

@@ -163,7 +163,7 @@ def explain(result: CheckResult) -> list[str]:
     last_failed: dict[int, float] = {}  # source port -> its latest failed request
     for burst in bursts:
         begin, end = burst[0].started, burst[-1].started
-        reasons = _listed_while_gone(result, begin, end)
+        reasons = _listed_while_gone(result, begin, end) or _none_ready(result, begin, end)
         reused = [a for a in burst if a.local_port in last_failed
                   and a.started - last_failed[a.local_port] < STALE_PORT_SECONDS]
         cause = "listed" if reasons else ("stale" if reused else "other")
@@ -198,6 +198,27 @@ def explain(result: CheckResult) -> list[str]:
                        "source port was reused; see the timeline"]
         lines += [f"    {reason}" for reason in reasons]
     return lines
+
+
+def _none_ready(result: CheckResult, begin: float, end: float) -> list[str]:
+    """Whether, during [begin, end], the Service had no ready endpoint at all."""
+    ready: dict[str, bool] = {}
+    empty: list[list[float]] = []  # [from, to] stretches with no ready endpoint
+    for event in result.events:
+        if event.kind != "endpoint" or event.pod not in result.template_of:
+            continue
+        t = at(result, event)
+        ready[event.pod] = _endpoint_state(event.detail) == "endpoint ready"
+        if not any(ready.values()) and (not empty or empty[-1][1] != float("inf")):
+            empty.append([t, float("inf")])
+        elif any(ready.values()) and empty and empty[-1][1] == float("inf"):
+            empty[-1][1] = t
+    for since, until in empty:
+        if since <= end and until >= begin:
+            shown = "on" if until == float("inf") else f"to {until:.1f}s"
+            return [f"the Service had no ready endpoint from {since:.1f}s {shown}: every pod "
+                    "was gone or not ready yet"]
+    return []
 
 
 def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
