@@ -73,8 +73,9 @@ demo: venv image ## bring up the cluster and install the zero-downtime scenario
 	kubectl get pods -l app.kubernetes.io/instance=demo -o wide
 	@echo "KUBECONFIG=$(KUBECONFIG)  (export it to use kubectl and helm directly)"
 
-chart-docs: tools ## regenerate the chart README's parameter table from values.yaml
+chart-docs: venv tools ## regenerate the chart's README parameter table and variants.json
 	helm-docs --chart-search-root charts --template-files README.md.gotmpl
+	python tools/chart_variants.py
 
 bench-status: venv ## memory, start-up, /status req/s, probes under load (BENCH_ARGS="--against REF")
 	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null

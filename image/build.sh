@@ -46,4 +46,9 @@ buildah manifest push --all --quiet --tls-verify=false "$list" "docker://$target
 mkdir -p "$CACHE/image"
 rm -f "$CACHE/image/pushed-$tag-"*
 touch "$stamp"
+# The tag now names new content: drop the node's copy of the old one, or the kubelet
+# (IfNotPresent) would keep starting pods from it.
+if [[ -S $CONTAINERD_SOCK ]]; then
+  ctr_k8s images rm "$target" >/dev/null 2>&1 || true
+fi
 log "pushed $target ($IMAGE_ARCHES)"

@@ -1,6 +1,10 @@
-"""The chart README's parameter table is generated from values.yaml and must stay in sync."""
+"""The chart's generated files stay in sync: the README's parameter table (from
+values.yaml) and variants.json (from the server's variant modules)."""
 
-from support.chart import CHART, run, tool
+import json
+import sys
+
+from support.chart import CHART, ROOT, run, tool
 
 
 def test_chart_readme_matches_values_yaml():
@@ -19,3 +23,17 @@ def test_every_value_is_documented():
                 "autoscaling.behavior", "sidecar.enabled", "rollout.preStop.action",
                 "podDisruptionBudget.enabled", "tests.image.repository"):
         assert f"| {key} |" in readme, key
+
+
+def test_variants_json_matches_the_variant_modules():
+    """The chart's per-variant defaults are generated from the server's variant modules."""
+    checked = run(sys.executable, ROOT / "tools" / "chart_variants.py", "--check")
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_the_schema_offers_exactly_the_server_variants():
+    from probe_demo import variants
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    offered = schema["properties"]["server"]["properties"]["variant"]["enum"]
+    assert sorted(offered) == sorted(variants.names())

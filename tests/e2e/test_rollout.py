@@ -28,8 +28,11 @@ def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
 
 
 def test_helm_test_rollout_check_passes_every_disruption_on_zero_downtime(install):
+    # In a namespace that enforces Pod Security "restricted": the check pod must pass it.
     release = install("zero-downtime", "rolloutCheck.enabled=true",
-                      f"rolloutCheck.disruptions={{{ALL}}}", "rolloutCheck.rate=100")
+                      f"rolloutCheck.disruptions={{{ALL}}}", "rolloutCheck.rate=100",
+                      ns_labels={"pod-security.kubernetes.io/enforce": "restricted",
+                                 "pod-security.kubernetes.io/enforce-version": "latest"})
     log, passed = rollout_test_log(release)
     assert passed, log
     rows = disruption_rows(log)

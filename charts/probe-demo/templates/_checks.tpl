@@ -5,6 +5,8 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- define "probe-demo.checks" -}}
 {{- $v := .Values }}
 {{- $s := $v.server }}
+{{- $httpPort := int (include "probe-demo.port" .) }}
+{{- $drain := float64 (include "probe-demo.drainSeconds" .) }}
 
 {{- /* Renamed values: say the new name rather than let the old one be ignored. */}}
 {{- if hasKey $s "gracefulTimeout" }}
@@ -18,9 +20,9 @@ involved and what would go wrong; deployment.yaml includes this first.
 
 {{- /* Termination: the kubelet kills the container once the grace period is over. */}}
 {{- $preStop := ternary (int $v.rollout.preStop.sleepSeconds) 0 $v.rollout.preStop.enabled }}
-{{- $needed := add $preStop (ceil $s.drainSeconds) (ceil $s.gracefulTimeoutSeconds) }}
+{{- $needed := add $preStop (ceil $drain) (ceil $s.gracefulTimeoutSeconds) }}
 {{- if lt (int $v.rollout.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $s.drainSeconds $s.gracefulTimeoutSeconds $needed) }}
+{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $drain $s.gracefulTimeoutSeconds $needed) }}
 {{- end }}
 
 {{- /* Probes: each must reach a port the server listens on. */}}
@@ -40,8 +42,8 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- end }}
 {{- else }}
 {{- $onGrpc = and $s.grpcPort (eq (int $port) (int $s.grpcPort)) }}
-{{- if not (has (int $port) (list (int $s.port) (int $s.grpcPort))) }}
-{{- fail (printf "%s (%v) is not a port the server listens on (server.port %v, server.grpcPort %v)" $key $port $s.port $s.grpcPort) }}
+{{- if not (has (int $port) (list $httpPort (int $s.grpcPort))) }}
+{{- fail (printf "%s (%v) is not a port the server listens on (server.port %v, server.grpcPort %v)" $key $port $httpPort $s.grpcPort) }}
 {{- end }}
 {{- end }}
 {{- if and (eq $probe.type "http") $onGrpc }}

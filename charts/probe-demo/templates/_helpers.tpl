@@ -116,3 +116,22 @@ exec:
   command: ["sleep", "{{ .Values.rollout.preStop.sleepSeconds }}"]
 {{- end }}
 {{- end }}
+
+{{/*
+The variant's own defaults (variants.json, generated from the server's variant modules),
+for the settings left unset: server.port and server.drainSeconds.
+*/}}
+{{- define "probe-demo.port" -}}
+{{- if kindIs "invalid" .Values.server.port }}
+{{- (index (.Files.Get "variants.json" | fromJson) .Values.server.variant).port | int }}
+{{- else }}
+{{- .Values.server.port }}
+{{- end }}
+{{- end }}
+{{- define "probe-demo.drainSeconds" -}}
+{{- if kindIs "invalid" .Values.server.drainSeconds }}
+{{- (index (.Files.Get "variants.json" | fromJson) .Values.server.variant).drainSeconds }}
+{{- else }}
+{{- .Values.server.drainSeconds }}
+{{- end }}
+{{- end }}
