@@ -128,3 +128,20 @@ def test_a_refused_call_names_the_verb_the_resource_and_the_namespace():
     with pytest.raises(CheckError, match=r"^no permission to create pods/eviction in namespace "
                                          r"team-a: pods \"p0\" is forbidden"):
         cluster.call("create", "pods/eviction", refuse)
+
+
+
+def test_an_endpoint_slice_left_with_no_endpoints_removes_them_all():
+    """Every pod evicted at once: the API sends the slice with `endpoints: null`."""
+    from probe_demo.rollout.observe import Observer
+
+    observer = Observer(cluster=None, selector="app=demo", service="demo")
+    ready = {"ready": True, "serving": True, "terminating": False}
+    observer._on_slice("ADDED", {"metadata": {"name": "demo-x"}, "endpoints": [
+        {"targetRef": {"kind": "Pod", "name": "p0"}, "conditions": ready},
+        {"targetRef": {"kind": "Pod", "name": "p1"}, "conditions": {"ready": False}}]})
+    observer._on_slice("MODIFIED", {"metadata": {"name": "demo-x"}, "endpoints": None})
+    assert [(e.pod, e.detail) for e in observer.sorted_events()] == [
+        ("p0", "ready=true serving=true terminating=false"),
+        ("p1", "ready=false serving=false terminating=false"),
+        ("p0", "removed"), ("p1", "removed")]

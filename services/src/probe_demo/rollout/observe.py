@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from kubernetes import watch
@@ -54,11 +55,24 @@ def _pod_state(pod: Any) -> dict[str, Any]:
             "exited": exited}
 
 
-def _endpoint_state(endpoint: Any) -> str:
-    conditions = endpoint.conditions
-    flags = {"ready": conditions.ready, "serving": conditions.serving,
-             "terminating": conditions.terminating}
+def _endpoint_state(conditions: dict[str, Any]) -> str:
+    flags = {name: conditions.get(name) for name in ("ready", "serving", "terminating")}
     return " ".join(f"{name}={'true' if value else 'false'}" for name, value in flags.items())
+
+
+class _Listed:
+    """A plain-JSON list answer, shaped like the client's models where _watch reads it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.items = data.get("items") or []
+        self.metadata = SimpleNamespace(
+            resource_version=(data.get("metadata") or {}).get("resourceVersion"))
+
+
+def _resource_version(item: Any) -> str:
+    if isinstance(item, dict):
+        return item["metadata"]["resourceVersion"]
+    return item.metadata.resource_version
 
 
 def _log_time(text: str) -> float | None:
@@ -94,9 +108,18 @@ class Observer:
     def start(self) -> None:
         self._spawn(self._watch, "pods", self.cluster.core.list_namespaced_pod,
                     self.selector, self._on_pod)
-        self._spawn(self._watch, "endpointslices",
-                    self.cluster.discovery.list_namespaced_endpoint_slice,
+        self._spawn(self._watch, "endpointslices", self._list_slices,
                     f"kubernetes.io/service-name={self.service}", self._on_slice)
+
+    def _list_slices(self, namespace: str, **options: Any) -> Any:
+        # EndpointSlices are read as plain JSON, not as the client's models: the model
+        # refuses a slice with no endpoints (every pod gone), which the API does send.
+        # Having no docstring, this function makes the watch hand over plain dicts too.
+        options.setdefault("_preload_content", False)
+        response = self.cluster.discovery.list_namespaced_endpoint_slice(namespace, **options)
+        if options.get("watch"):
+            return response
+        return _Listed(json.loads(response.data))
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,13 +145,16 @@ class Observer:
                     for item in listed.items:
                         handle("ADDED", item)
                     if what == "endpointslices":  # slices gone while no watch was open
-                        self._forget_slices_except({i.metadata.name for i in listed.items})
+                        self._forget_slices_except(
+                            {item["metadata"]["name"] for item in listed.items})
                     version = listed.metadata.resource_version
                 for change in watch.Watch().stream(
                         list_call, self.cluster.namespace, label_selector=selector,
                         resource_version=version, timeout_seconds=WATCH_SECONDS):
+                    if change["type"] in ("ERROR", "BOOKMARK"):
+                        continue
                     handle(change["type"], change["object"])
-                    version = change["object"].metadata.resource_version
+                    version = _resource_version(change["object"])
                     if self._stop.is_set():
                         return
             except ApiException as err:
@@ -170,15 +196,15 @@ class Observer:
         if start_logs:
             self._spawn(self._follow, name)
 
-    def _on_slice(self, change: str, endpoint_slice: Any) -> None:
+    def _on_slice(self, change: str, endpoint_slice: dict[str, Any]) -> None:
         now = time.time()
         seen: dict[str, str] = {}
         if change != "DELETED":
-            for endpoint in endpoint_slice.endpoints or []:
-                ref = endpoint.target_ref
-                if ref is not None and ref.kind == "Pod":
-                    seen[ref.name] = _endpoint_state(endpoint)
-        owner = endpoint_slice.metadata.name
+            for endpoint in endpoint_slice.get("endpoints") or []:
+                ref = endpoint.get("targetRef") or {}
+                if ref.get("kind") == "Pod":
+                    seen[ref["name"]] = _endpoint_state(endpoint.get("conditions") or {})
+        owner = endpoint_slice["metadata"]["name"]
         with self._lock:
             for pod, state in seen.items():
                 if self._endpoints.get(pod) != state:

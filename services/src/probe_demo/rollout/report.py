@@ -163,7 +163,7 @@ def explain(result: CheckResult) -> list[str]:
     last_failed: dict[int, float] = {}  # source port -> its latest failed request
     for burst in bursts:
         begin, end = burst[0].started, burst[-1].started
-        reasons = _listed_while_gone(result, begin, end) or _none_ready(result, begin, end)
+        reasons = _listed_while_gone(result, begin, end) + _none_ready(result, begin, end)
         reused = [a for a in burst if a.local_port in last_failed
                   and a.started - last_failed[a.local_port] < STALE_PORT_SECONDS]
         cause = "listed" if reasons else ("stale" if reused else "other")
@@ -245,7 +245,9 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
         if pod not in listed_since:
             continue
         until = listed_until.get(pod, float("inf"))
-        if gone < until and gone <= end and until >= begin - 1:
+        # Half a second of slack: the server's log times and the client's clock differ a
+        # little, and a connection refused as the socket closes precedes the log line.
+        if gone < until and gone <= end + 0.5 and until >= begin - 1:
             shown = "still listed" if until == float("inf") else f"listed until {until:.1f}s"
             reasons.append(f"pod {short(pod)}: its server stopped at {gone:.1f}s but its "
                            f"endpoint was {shown} as ready or serving, so the Service kept "
