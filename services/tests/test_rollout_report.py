@@ -77,8 +77,8 @@ def test_late_timeouts_on_a_reused_source_port_are_explained():
     result = naive_result(attempts)
     why = report.explain(result)
     late = why[why.index("70.0-70.0s: 1 failed (timeout 1)") + 1]
-    assert "1 of them reused the source port of a request that had failed before (the " \
-           "first at 5.2s)" in late
+    assert "each reused the source port of a request that had failed before (the first " \
+           "at 5.2s)" in late
     assert "SYN_SENT" in late
 
 
@@ -88,8 +88,21 @@ def test_bursts_of_the_same_late_cause_are_told_once():
                 failed(5, 40.0, "timeout", port=41001), failed(6, 60.0, "timeout", port=41000)]
     why = report.explain(naive_result(attempts))
     assert why[2] == "20.0-60.0s: 3 failed in 3 bursts (timeout 3)"
-    assert why[3].startswith("    3 of them reused the source port")
+    assert why[3].startswith("    each reused the source port")
     assert len(why) == 4
+
+
+def test_stale_port_failures_are_told_apart_even_amid_fresh_ones():
+    """At high rates the late failures come every second: no gap splits them from the
+    rollout's own, so each failure is judged by its source port, not by the gap."""
+    attempts = [failed(1, 5.2, "connection refused", port=41000),
+                failed(2, 5.6, "timeout", port=41001),
+                *[failed(3 + n, 6.5 + n, "timeout", port=41000 + n % 2) for n in range(30)]]
+    why = report.explain(naive_result(attempts))
+    assert why[0] == "5.2-5.6s: 2 failed (connection refused 1, timeout 1)"
+    assert "aaaaa-11111" in why[1]
+    assert why[2] == "6.5-35.5s: 30 failed (timeout 30)"
+    assert why[3].startswith("    each reused the source port")
 
 
 def test_text_timeline_has_a_line_a_second_with_versions_failures_and_events():

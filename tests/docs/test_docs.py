@@ -93,3 +93,15 @@ def test_github_workflow_passes_actionlint():
     result = subprocess.run([actionlint, str(ROOT / ".github" / "workflows" / "ci.yaml")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_image_tag_in_the_docs_is_the_app_version():
+    """Commands in the docs name the image by its tag; the tag is the app's version."""
+    from probe_demo import __version__
+
+    texts = {path.name: path.read_text() for path in [*DOCS, ROOT / "README.md"]}
+    for name, text in texts.items():
+        for tag in re.findall(r"probe-demo:(\d+\.\d+\.\d+)", text):
+            assert tag == __version__, f"{name}: probe-demo:{tag}, but the app is {__version__}"
+    for tag in re.findall(r"sidecar\.image\.tag=(\d+\.\d+\.\d+)", texts["sidecar.md"]):
+        assert tag == __version__, f"sidecar.md: sidecar.image.tag={tag}"

@@ -176,7 +176,11 @@ class Observer:
             before = self._pods.get(name)
             if before is None:
                 self.template_of[name] = (pod.metadata.labels or {}).get("pod-template-hash", "")
+                # creationTimestamp has whole seconds only: for a pod created just now, the
+                # moment the watch saw it is closer to the truth.
                 created = pod.metadata.creation_timestamp.timestamp()
+                if now - created < 2:
+                    created = now
                 self.created_at[name] = created
                 self.events.append(Event(created, name, "created"))
                 before = {"ready": False, "terminating": False, "exited": None}

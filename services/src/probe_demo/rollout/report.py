@@ -147,57 +147,59 @@ def svg(result: CheckResult, title: str) -> str:
 
 
 def explain(result: CheckResult) -> list[str]:
-    """Why the failed requests failed: bursts of failures (no gap over 2 s), each with its
-    cause; consecutive bursts of the same late cause are told once."""
+    """Why the failed requests failed. A failure from a source port that had failed before
+    is a stale connection-tracking entry's doing, whenever it happens; the others come in
+    bursts (no gap over 2 s), each with what the pods and endpoints did at that moment."""
     failed = [attempt for attempt in result.attempts if not attempt.ok]
     if not failed:
         return []
-    bursts: list[list[Attempt]] = [[failed[0]]]
-    for attempt in failed[1:]:
-        if attempt.started - bursts[-1][-1].started > 2:
-            bursts.append([attempt])
-        else:
-            bursts[-1].append(attempt)
-    told: list[tuple[str, list[list[Attempt]], list[str]]] = []  # (cause, bursts, reasons)
+    fresh: list[Attempt] = []
+    stale: list[Attempt] = []
     first_failed: dict[int, float] = {}  # source port -> its first failed request
     last_failed: dict[int, float] = {}  # source port -> its latest failed request
-    for burst in bursts:
+    for attempt in failed:
+        port = attempt.local_port
+        reused = port in last_failed and attempt.started - last_failed[port] < STALE_PORT_SECONDS
+        (stale if reused else fresh).append(attempt)
+        if port is not None:
+            first_failed.setdefault(port, attempt.started)
+            last_failed[port] = attempt.started
+    told: list[tuple[float, list[str]]] = []
+    for burst in _bursts(fresh):
         begin, end = burst[0].started, burst[-1].started
         reasons = _listed_while_gone(result, begin, end) + _none_ready(result, begin, end)
-        reused = [a for a in burst if a.local_port in last_failed
-                  and a.started - last_failed[a.local_port] < STALE_PORT_SECONDS]
-        cause = "listed" if reasons else ("stale" if reused else "other")
-        if cause == "stale" and told and told[-1][0] == "stale":
-            told[-1][1].append(burst)
-        else:
-            told.append((cause, [burst], reasons))
-        for attempt in burst:
-            if attempt.local_port is not None:
-                first_failed.setdefault(attempt.local_port, attempt.started)
-                last_failed[attempt.local_port] = attempt.started
-    lines = []
-    for cause, group, reasons in told:
-        attempts = [attempt for burst in group for attempt in burst]
-        kinds = Counter(attempt.outcome for attempt in attempts)
-        shown = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
-        spread = f" in {len(group)} bursts" if len(group) > 1 else ""
-        lines.append(f"{attempts[0].started:.1f}-{attempts[-1].started:.1f}s: "
-                     f"{len(attempts)} failed{spread} ({shown})")
-        if cause == "stale":
-            reused = [a for a in attempts if a.local_port in first_failed
-                      and first_failed[a.local_port] < a.started]
-            first = min(first_failed[a.local_port] for a in reused)
-            reasons = [
-                f"{len(reused)} of them reused the source port of a request that had failed "
-                f"before (the first at {first:.1f}s). The node's connection tracking still "
-                "held that port's unanswered connection to the gone pod (SYN_SENT, kept "
-                f"{SYN_SENT_SECONDS} s and renewed by each new try), so the new "
-                "connection went to the gone pod again instead of a live endpoint"]
-        elif cause == "other":
+        if not reasons:
             reasons = ["no endpoint was listed for a stopped server at that moment and no "
                        "source port was reused; see the timeline"]
-        lines += [f"    {reason}" for reason in reasons]
-    return lines
+        told.append((begin, [_headline(burst, 1), *(f"    {r}" for r in reasons)]))
+    if stale:
+        first = min(first_failed[a.local_port] for a in stale)
+        told.append((stale[0].started, [
+            _headline(stale, len(_bursts(stale))),
+            f"    each reused the source port of a request that had failed before (the first "
+            f"at {first:.1f}s). The node's connection tracking still held that port's "
+            f"unanswered connection to a gone pod (SYN_SENT, kept {SYN_SENT_SECONDS} s and "
+            "renewed by each new try), so the new connection went to the gone pod again "
+            "instead of a live endpoint"]))
+    return [line for _, lines in sorted(told, key=lambda item: item[0]) for line in lines]
+
+
+def _bursts(attempts: list[Attempt]) -> list[list[Attempt]]:
+    bursts: list[list[Attempt]] = []
+    for attempt in attempts:
+        if bursts and attempt.started - bursts[-1][-1].started <= 2:
+            bursts[-1].append(attempt)
+        else:
+            bursts.append([attempt])
+    return bursts
+
+
+def _headline(attempts: list[Attempt], bursts: int) -> str:
+    kinds = Counter(attempt.outcome for attempt in attempts)
+    shown = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+    spread = f" in {bursts} bursts" if bursts > 1 else ""
+    return (f"{attempts[0].started:.1f}-{attempts[-1].started:.1f}s: {len(attempts)} "
+            f"failed{spread} ({shown})")
 
 
 def _none_ready(result: CheckResult, begin: float, end: float) -> list[str]:
