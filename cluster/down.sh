@@ -34,12 +34,11 @@ stop_pidfile registry
 # What is left in the cluster's cgroup: the containerd shims, and anything a crashed run
 # left without a pid file. Nothing outside it is touched.
 if [[ -f $CLUSTER_CGROUP/cgroup.procs ]]; then
-  for _ in 1 2 3; do
+  for _ in $(seq 20); do
     while read -r pid; do kill -9 "$pid" 2>/dev/null; done < "$CLUSTER_CGROUP/cgroup.procs"
     [[ -s $CLUSTER_CGROUP/cgroup.procs ]] || break
     sleep 0.5
   done
-  rmdir "$CLUSTER_CGROUP" 2>/dev/null
 fi
 
 # Mounts below $RUN (overlay roots, shm, volumes) and the pods' network namespaces.
@@ -70,6 +69,10 @@ ip route delete blackhole "$SERVICE_CIDR" 2>/dev/null
 # Whatever the kubelet left in the cgroup hierarchy (kubepods).
 for hierarchy in /sys/fs/cgroup/*/; do
   [[ -d $hierarchy/kubepods ]] && find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
+done
+# Our own cgroups, once empty: the cluster's, and those `ctr run` made for the image tests.
+for dir in "$CLUSTER_CGROUP" /sys/fs/cgroup/*/probe-demo-*; do
+  [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 rm -rf "$RUN"
 log "cluster down"
