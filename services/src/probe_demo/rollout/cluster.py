@@ -62,17 +62,19 @@ class Cluster:
         try:
             return action()
         except ApiException as err:
-            where = f"in namespace {self.namespace}"
-            if err.status in (401, 403):
-                raise CheckError(f"no permission to {verb} {resource} {where}: "
-                                 f"{_message(err)}") from None
-            if err.status == 404:
-                raise CheckError(f"{resource} not found {where}") from None
-            raise CheckError(f"{verb} {resource} {where} failed: HTTP {err.status} "
-                             f"{_message(err)}") from None
+            raise self.refusal(verb, resource, err) from None
         except OSError as err:  # urllib3's errors are OSErrors too: no route, refused, TLS
             raise CheckError(f"cannot reach the Kubernetes API to {verb} {resource}: "
                              f"{err}") from None
+
+    def refusal(self, verb: str, resource: str, err: ApiException) -> CheckError:
+        where = f"in namespace {self.namespace}"
+        if err.status in (401, 403):
+            return CheckError(f"no permission to {verb} {resource} {where}: {_message(err)}")
+        if err.status == 404:
+            return CheckError(f"{resource} not found {where}")
+        return CheckError(f"{verb} {resource} {where} failed: HTTP {err.status} "
+                          f"{_message(err)}")
 
     def may(self, verb: str, resource: str, name: str | None = None,
             subresource: str | None = None, group: str = "") -> bool:
@@ -123,9 +125,7 @@ class Cluster:
         except ApiException as err:
             if err.status == 404:
                 return None
-            raise CheckError(f"get horizontalpodautoscalers/{deployment} in namespace "
-                             f"{self.namespace} failed: HTTP {err.status} {_message(err)}"
-                             ) from None
+            raise self.refusal("get", f"horizontalpodautoscalers/{deployment}", err) from None
         return hpa.spec.min_replicas or 1
 
     # Pods.
@@ -152,13 +152,8 @@ class Cluster:
                 return "; ".join(c.get("message", "") for c in causes) or _message(err)
             if err.status == 404:
                 return None
-            refusal = err
-            self.call("create", "pods/eviction", lambda: _raise(refusal))
+            raise self.refusal("create", "pods/eviction", err) from None
         return None
-
-
-def _raise(err: Exception):
-    raise err
 
 
 def _in_cluster() -> bool:

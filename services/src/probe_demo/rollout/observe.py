@@ -91,7 +91,6 @@ class Observer:
         self.follow_logs = follow_logs
         self.events: list[Event] = []
         self.template_of: dict[str, str] = {}  # pod -> pod-template-hash
-        self.created_at: dict[str, float] = {}
         self._pods: dict[str, dict[str, Any]] = {}
         self._endpoints: dict[str, str] = {}
         self._slice_of: dict[str, str] = {}  # pod -> the EndpointSlice that lists it
@@ -181,7 +180,6 @@ class Observer:
                 created = pod.metadata.creation_timestamp.timestamp()
                 if now - created < 2:
                     created = now
-                self.created_at[name] = created
                 self.events.append(Event(created, name, "created"))
                 before = {"ready": False, "terminating": False, "exited": None}
             state = _pod_state(pod)
