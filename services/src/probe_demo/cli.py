@@ -55,6 +55,9 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_parser(subparsers: argparse._SubParsersAction) -> None:
+    from probe_demo.rollout.options import CheckOptions
+
+    default = CheckOptions()
     check = subparsers.add_parser(
         "check", help="count lost requests while a Deployment is rolled, deleted, scaled, "
                       "evicted",
@@ -75,25 +78,26 @@ def _check_parser(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--url", help="send the load here instead of through the Kubernetes "
                                      "API's service proxy: an Ingress, a LoadBalancer, a "
                                      "port-forward, or the Service's own name in a cluster")
-    check.add_argument("--path", default="/status",
-                       help="path for the service proxy's load (default /status)")
-    check.add_argument("--rate", type=_number, default=50.0,
-                       help="requests a second (default 50)")
-    check.add_argument("--timeout", type=_number, default=3.0,
-                       help="seconds one request may take (default 3)")
-    check.add_argument("--disruptions", default="rollout",
+    check.add_argument("--path", default=default.path,
+                       help=f"path for the service proxy's load (default {default.path})")
+    check.add_argument("--rate", type=_number, default=default.rate,
+                       help=f"requests a second (default {default.rate:g})")
+    check.add_argument("--timeout", type=_number, default=default.timeout,
+                       help=f"seconds one request may take (default {default.timeout:g})")
+    check.add_argument("--disruptions", default=",".join(default.disruptions),
                        help="comma-separated, run in turn: rollout, delete, scale-down, evict "
-                            "(default rollout)")
-    check.add_argument("--max-failures", type=int, default=0,
-                       help="failed requests allowed for a PASS (default 0)")
-    check.add_argument("--settle-timeout", type=_number, default=300.0,
-                       help="seconds a disruption may take to settle (default 300)")
-    check.add_argument("--before", type=_number, default=3.0,
-                       help="seconds of load before the first disruption (default 3)")
-    check.add_argument("--pause", type=_number, default=3.0,
-                       help="seconds of load between disruptions (default 3)")
-    check.add_argument("--after", type=_number, default=5.0,
-                       help="seconds of load after the last disruption settled (default 5)")
+                            f"(default {','.join(default.disruptions)})")
+    check.add_argument("--max-failures", type=int, default=default.max_failures,
+                       help=f"failed requests allowed for a PASS (default "
+                            f"{default.max_failures})")
+    check.add_argument("--settle-timeout", type=_number, default=default.settle_timeout,
+                       help=f"seconds a disruption may take to settle (default "
+                            f"{default.settle_timeout:g})")
+    for flag, what in (("before", "before the first disruption"),
+                       ("pause", "between disruptions"),
+                       ("after", "after the last disruption settled")):
+        check.add_argument(f"--{flag}", type=_number, default=getattr(default, flag),
+                           help=f"seconds of load {what} (default {getattr(default, flag):g})")
     check.add_argument("--timeline", metavar="FILE",
                        help="also write the timeline picture (.svg, or .html with the report)")
     check.add_argument("--json", metavar="FILE", help="also write the result as JSON")
@@ -145,17 +149,22 @@ def _check_output_files(args: argparse.Namespace) -> None:
                 raise ConfigError(f"{flag}={path}: the folder {folder} is not writable")
 
 
+def _check_bounds(args: argparse.Namespace, above_zero: tuple[str, ...],
+                  not_negative: tuple[str, ...]) -> None:
+    """Numeric flags out of range end in one line naming the flag; unset ones pass."""
+    for names, bad, rule in ((above_zero, lambda v: v <= 0, "must be above 0"),
+                             (not_negative, lambda v: v < 0, "must not be negative")):
+        for name in names:
+            value = getattr(args, name)
+            if value is not None and bad(value):
+                raise ConfigError(f"--{name.replace('_', '-')}={value}: {rule}")
+
+
 def _check_client_args(args: argparse.Namespace) -> None:
     from probe_demo.client.load import Target
 
-    if args.rate <= 0:
-        raise ConfigError(f"--rate={args.rate}: must be above 0")
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError(f"--duration={args.duration}: must be above 0")
-    if args.timeout <= 0:
-        raise ConfigError(f"--timeout={args.timeout}: must be above 0")
-    if args.max_failures < 0:
-        raise ConfigError(f"--max-failures={args.max_failures}: must not be negative")
+    _check_bounds(args, above_zero=("rate", "duration", "timeout"),
+                  not_negative=("max_failures",))
     _check_output_files(args)
     try:
         Target.parse(args.url)
@@ -194,15 +203,8 @@ def run_client(args: argparse.Namespace) -> int:
 
 
 def run_check_command(args: argparse.Namespace) -> int:
-    for flag in ("rate", "timeout", "settle_timeout"):
-        if getattr(args, flag) <= 0:
-            raise ConfigError(f"--{flag.replace('_', '-')}={getattr(args, flag):g}: must be "
-                              "above 0")
-    for flag in ("before", "pause", "after"):
-        if getattr(args, flag) < 0:
-            raise ConfigError(f"--{flag}={getattr(args, flag):g}: must not be negative")
-    if args.max_failures < 0:
-        raise ConfigError(f"--max-failures={args.max_failures}: must not be negative")
+    _check_bounds(args, above_zero=("rate", "timeout", "settle_timeout"),
+                  not_negative=("before", "pause", "after", "max_failures"))
     if not (args.release or args.deployment):
         raise ConfigError("name what to check: --release NAME or --deployment NAME")
     _check_output_files(args)
@@ -220,8 +222,9 @@ def run_check_command(args: argparse.Namespace) -> int:
                           "pip install 'probe-demo[check]'") from None
     from probe_demo.client import timeline
     from probe_demo.rollout import disruptions, report
-    from probe_demo.rollout.check import CheckOptions, run_check
+    from probe_demo.rollout.check import run_check
     from probe_demo.rollout.errors import CheckError
+    from probe_demo.rollout.options import CheckOptions
 
     try:
         names = disruptions.parse(args.disruptions)

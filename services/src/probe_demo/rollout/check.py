@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from probe_demo.client.load import Attempt, LoadRun
@@ -19,26 +19,8 @@ from probe_demo.rollout import disruptions
 from probe_demo.rollout.cluster import Cluster
 from probe_demo.rollout.errors import CheckError
 from probe_demo.rollout.observe import Event, Observer
+from probe_demo.rollout.options import CheckOptions
 from probe_demo.rollout.proxy import ServiceProxy
-
-
-@dataclass
-class CheckOptions:
-    namespace: str | None = None
-    context: str | None = None
-    release: str | None = None
-    deployment: str | None = None
-    service: str | None = None
-    url: str | None = None  # None: through the Kubernetes API's service proxy
-    path: str = "/status"
-    rate: float = 50.0
-    timeout: float = 3.0
-    disruptions: list[str] = field(default_factory=lambda: ["rollout"])
-    max_failures: int = 0
-    settle_timeout: float = 300.0
-    before: float = 3.0  # seconds of load before the first disruption
-    pause: float = 3.0  # seconds between disruptions
-    after: float = 5.0  # seconds of load after the last one settled
 
 
 @dataclass
