@@ -101,12 +101,17 @@ def _exit_label(event: Event) -> str:
 LISTED_FOR_TRAFFIC = ("endpoint ready", "endpoint serving (terminating)")
 
 
+def _takes_no_connections(event: Event) -> bool:
+    """Whether, from this event on, the pod's server takes no connections: it stopped
+    listening, stopped, or its container exited or was deleted."""
+    if event.kind == "server":
+        return event.detail in ("stopped listening", "server stopped")
+    return event.kind in ("exited", "deleted")
+
+
 def _server_gone(result: CheckResult, events: list[Event]) -> float | None:
-    """When the pod's server stopped taking connections: it stopped listening, stopped,
-    or its container exited or was deleted, whichever came first."""
-    times = [max(0.0, at(result, e)) for e in events
-             if (e.kind == "server" and e.detail in ("stopped listening", "server stopped"))
-             or e.kind in ("exited", "deleted")]
+    """When the pod's server stopped taking connections (the first such event)."""
+    times = [max(0.0, at(result, e)) for e in events if _takes_no_connections(e)]
     return min(times) if times else None
 
 
@@ -231,9 +236,7 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
     listed_until: dict[str, float] = {}
     for event in result.events:
         t = at(result, event)
-        server_gone = event.kind == "server" and event.detail in ("stopped listening",
-                                                                  "server stopped")
-        if server_gone or event.kind in ("exited", "deleted"):
+        if _takes_no_connections(event):
             stopped.setdefault(event.pod, t)
         elif event.kind == "endpoint":
             state = _endpoint_state(event.detail)
@@ -286,12 +289,17 @@ def text_timeline(result: CheckResult) -> list[str]:
     return lines
 
 
+def _windows(result: CheckResult):
+    """Each disruption with its attempts and its failures counted by kind."""
+    for index, run in enumerate(result.runs):
+        window = result.window(index)
+        yield run, window, Counter(a.outcome for a in window if not a.ok)
+
+
 def summary_lines(result: CheckResult) -> list[str]:
     options = result.options
     lines = [f"{'disruption':<12}{'attempts':>10}{'failures':>10}  failed as"]
-    for index, run in enumerate(result.runs):
-        window = result.window(index)
-        bad = Counter(a.outcome for a in window if not a.ok)
+    for run, window, bad in _windows(result):
         kinds = ", ".join(f"{k} {n}" for k, n in bad.most_common()) or "-"
         lines.append(f"{run.name:<12}{len(window):>10}{sum(bad.values()):>10}  {kinds}"
                      + (f"  BLOCKED: {run.blocked}" if run.blocked else ""))
@@ -329,12 +337,11 @@ def as_json(result: CheckResult) -> dict[str, Any]:
         "attempts": len(result.attempts),
         "failures": result.failures,
         "disruptions": [
-            {"name": run.name, "attempts": len(result.window(i)),
-             "failures": sum(1 for a in result.window(i) if not a.ok),
-             "failure_kinds": dict(Counter(a.outcome for a in result.window(i) if not a.ok)),
+            {"name": run.name, "attempts": len(window), "failures": sum(kinds.values()),
+             "failure_kinds": dict(kinds),
              "seconds_to_settle": round(run.settled - run.started, 1) if run.settled else None,
              "notes": run.notes, "blocked": run.blocked}
-            for i, run in enumerate(result.runs)],
+            for run, window, kinds in _windows(result)],
         "explanation": explain(result),
         "events": [{"t": round(at(result, e), 3), "pod": e.pod, "kind": e.kind,
                     "detail": e.detail} for e in result.events],
