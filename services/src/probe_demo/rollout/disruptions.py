@@ -16,7 +16,7 @@ from typing import Any
 
 from probe_demo.rollout.cluster import Cluster
 from probe_demo.rollout.errors import CheckError
-from probe_demo.rollout.observe import Observer
+from probe_demo.rollout.observe import Observer, is_test_pod
 
 EVICT_RETRY_SECONDS = 2
 # The verbs each disruption needs beyond reading pods and EndpointSlices, checked before any
@@ -61,8 +61,7 @@ class Target:
         return sorted(pods, key=lambda pod: pod.metadata.creation_timestamp)
 
     def target_pods(self) -> list[Any]:
-        return [pod for pod in self.cluster.pods(self.selector)
-                if (pod.metadata.labels or {}).get("app.kubernetes.io/component") != "test"]
+        return [pod for pod in self.cluster.pods(self.selector) if not is_test_pod(pod)]
 
     def unsettled(self) -> str | None:
         """Why the Deployment is still moving, or None once every replica is updated,

@@ -43,6 +43,11 @@ class Event:
     detail: str = ""
 
 
+def is_test_pod(pod: Any) -> bool:
+    """The chart's `helm test` pods carry the release's labels too; they are not its pods."""
+    return (pod.metadata.labels or {}).get("app.kubernetes.io/component") == "test"
+
+
 def _pod_state(pod: Any) -> dict[str, Any]:
     ready = any(c.type == "Ready" and c.status == "True"
                 for c in (pod.status.conditions or []))
@@ -168,7 +173,7 @@ class Observer:
 
     def _on_pod(self, change: str, pod: Any) -> None:
         name = pod.metadata.name
-        if (pod.metadata.labels or {}).get("app.kubernetes.io/component") == "test":
+        if is_test_pod(pod):
             return
         now = time.time()
         with self._lock:
