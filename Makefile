@@ -24,7 +24,7 @@ help: ## list the targets
 
 deps: apt-deps venv tools ## install everything the targets below need (idempotent)
 
-apt-deps: ## Debian packages: containerd, runc, CNI plugins, etcd, buildah, registry, qemu
+apt-deps: ## Debian packages: containerd, runc, CNI plugins, etcd, buildah, registry, qemu, chromium
 	@bash tools/apt-deps.sh
 
 venv: $(VENV_STAMP) ## Python virtualenv in .venv with the services and the test tools
@@ -44,7 +44,7 @@ lint: apt-deps venv tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yam
 	helm lint --strict $(CHART)
 	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml
 
-test-services: venv ## pytest for the services (Flask test client + real server processes)
+test-services: apt-deps venv ## pytest for the services (Flask test client, real server processes, /ui in Chromium)
 	pytest -q services/tests
 
 test-chart: venv tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync

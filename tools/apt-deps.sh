@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the cluster and the image build use; installs only what is missing.
+# Debian packages the cluster, the image build and the browser tests use; installs only what
+# is missing.
 set -euo pipefail
 packages=(containerd runc containernetworking-plugins etcd-server iptables conntrack
   buildah skopeo debootstrap docker-registry qemu-user-static binfmt-support
-  gcc libc6-dev openssl curl shellcheck)
+  gcc libc6-dev openssl curl shellcheck
+  chromium fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -78,3 +78,11 @@ def start_server(tmp_path) -> Iterator:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from support.browser import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -24,13 +24,24 @@ def children_of(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, str, dict[str, str]]:
-    """(status, body, headers); HTTP errors are answers too, connection errors raise."""
+def _fetch(request: urllib.request.Request, timeout: float) -> tuple[int, str, dict[str, str]]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(), dict(err.headers)
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, str, dict[str, str]]:
+    """(status, body, headers); HTTP errors are answers too, connection errors raise."""
+    return _fetch(urllib.request.Request(url), timeout)
+
+
+def http_post(url: str, timeout: float = 5.0,
+              headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    """POST with an empty body, as the switches take it; answers as http_get."""
+    return _fetch(urllib.request.Request(url, data=b"", method="POST", headers=headers or {}),
+                  timeout)
 
 
 def server_env(**extra: str) -> dict[str, str]:

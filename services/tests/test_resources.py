@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from processes import http_get
+from processes import http_get, http_post
 
 
 def _rss_bytes(pid: int) -> int:
@@ -35,9 +35,9 @@ def test_memory_at_start_is_held_by_the_server(start_server):
 def test_memory_on_demand_grows_and_shrinks_the_server(start_server):
     server = start_server("--enable-faults", "true")
     before = _rss_bytes(server.process.pid)
-    http_get(server.url("/fault/memory?size=80Mi"))
+    http_post(server.url("/fault/memory?size=80Mi"))
     assert _wait_for(lambda: _rss_bytes(server.process.pid) >= before + 80 * 2**20)
-    http_get(server.url("/fault/memory?size=0"))
+    http_post(server.url("/fault/memory?size=0"))
     assert _wait_for(lambda: _rss_bytes(server.process.pid) < before + 40 * 2**20)
 
 
@@ -49,7 +49,7 @@ def test_cpu_burners_start_and_stop_on_demand(start_server):
     server = start_server("--enable-faults", "true")
     pid = server.process.pid
     threads_before = _thread_count(pid)
-    http_get(server.url("/fault/cpu?cpus=2"))
+    http_post(server.url("/fault/cpu?cpus=2"))
     assert _wait_for(lambda: _thread_count(pid) == threads_before + 2)
     start = _cpu_seconds(pid)
     time.sleep(1.0)
@@ -58,7 +58,7 @@ def test_cpu_burners_start_and_stop_on_demand(start_server):
     begin = time.monotonic()
     assert http_get(server.url("/livez"))[0] == 200
     assert time.monotonic() - begin < 1.0
-    http_get(server.url("/fault/cpu?cpus=0"))
+    http_post(server.url("/fault/cpu?cpus=0"))
     assert _wait_for(lambda: _thread_count(pid) == threads_before)
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from processes import children_of, free_port, http_get, serve_once
+from processes import children_of, free_port, http_get, http_post, serve_once
 
 
 def test_healthcheck_count_is_exact_under_concurrency(start_server):
@@ -138,7 +138,7 @@ def test_health_file_turned_into_a_directory_is_logged_not_fatal(start_server, t
 
 def test_bare_enable_faults_is_a_switch(start_server):
     server = start_server("--variant", "failing", "--enable-faults")
-    assert http_get(server.url("/fault/readiness?ready=false"))[0] == 200
+    assert http_post(server.url("/fault/readiness?ready=false"))[0] == 200
 
 
 def test_a_request_with_huge_headers_leaves_a_short_log_line(start_server):

@@ -80,10 +80,12 @@ def test_readiness_takes_a_pod_out_of_the_endpoints_and_back(install):
     release = install("readiness")
     pod = release.pods()[0]["metadata"]["name"]
     assert _endpoint_ready(release, pod) is True
-    release.exec(pod, "curl", "-sS", "http://localhost:8080/fault/readiness?ready=false")
+    release.exec(pod, "curl", "-sS", "-X", "POST",
+                 "http://localhost:8080/fault/readiness?ready=false")
     wait_until("the endpoint to turn not ready",
                lambda: _endpoint_ready(release, pod) is False, timeout=30)
-    release.exec(pod, "curl", "-sS", "http://localhost:8080/fault/readiness?ready=true")
+    release.exec(pod, "curl", "-sS", "-X", "POST",
+                 "http://localhost:8080/fault/readiness?ready=true")
     wait_until("the endpoint to be ready again",
                lambda: _endpoint_ready(release, pod) is True, timeout=30)
     assert restart_count(release, pod) == 0

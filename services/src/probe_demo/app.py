@@ -14,10 +14,11 @@ import traceback
 from flask import Flask, g, got_request_exception, request
 from werkzeug.wrappers import Response
 
-from probe_demo import faults, logs, probes, work
+from probe_demo import faults, logs, probes, ui, work
 from probe_demo.config import Settings
 from probe_demo.context import EXTENSION_KEY, Services, services
 from probe_demo.metrics import Metrics
+from probe_demo.probe_hits import ProbeHits
 from probe_demo.protocol import POD_HEADER
 from probe_demo.resources import Resources
 from probe_demo.state import PodState
@@ -29,23 +30,28 @@ ORDINARY_HEADERS = frozenset(
     {"host", "user-agent", "accept", "accept-encoding", "connection", "content-length",
      "content-type"}
 )
+# Headers every answer carries; the rest (e.g. seed 000's custom header) are shown by /ui.
+ORDINARY_ANSWER_HEADERS = frozenset({"content-type", "content-length", POD_HEADER.lower()})
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.load()
     logs.configure()
     state = PodState()
+    metrics = Metrics(state, settings)
     app = Flask(__name__)
     app.json.sort_keys = False  # keep seed 002's field order: year, month, ..., then tag
     app.extensions[EXTENSION_KEY] = Services(
         settings=settings,
         state=state,
-        metrics=Metrics(state, settings),
+        metrics=metrics,
         resources=Resources(state),
+        probe_hits=ProbeHits(metrics),
         hostname=socket.gethostname(),
     )
     app.register_blueprint(probes.blueprint)
     app.register_blueprint(faults.blueprint)
+    app.register_blueprint(ui.blueprint)
     work.register(app, settings)
     app.register_blueprint(settings.variant_module().blueprint)
     app.before_request(_start_timer)
@@ -69,11 +75,14 @@ def _observe(response: Response) -> Response:
     shared.metrics.latency.labels(endpoint).observe(elapsed)
     user_agent = request.headers.get("User-Agent", "")
     if request.path in PROBE_PATHS or user_agent.startswith("kube-probe/"):
-        shared.metrics.probe_hits.labels(endpoint, code).inc()
-        extra = ((name, value) for name, value in request.headers.items()
-                 if name.lower() not in ORDINARY_HEADERS)
-        logs.event("probe", path=request.path[:256], status=response.status_code,
-                   user_agent=user_agent[:256], headers=logs.bounded_headers(extra))
+        sent = ((name, value) for name, value in request.headers.items()
+                if name.lower() not in ORDINARY_HEADERS)
+        answered = ((name, value) for name, value in response.headers.items()
+                    if name.lower() not in ORDINARY_ANSWER_HEADERS)
+        shared.probe_hits.record(endpoint=endpoint, path=request.path[:256],
+                                 status=response.status_code, user_agent=user_agent[:256],
+                                 headers=logs.bounded_headers(sent),
+                                 answer_headers=logs.bounded_headers(answered))
     elif shared.settings.log_requests:
         logs.event("request", method=request.method, path=request.path[:256],
                    status=response.status_code, ms=round(elapsed * 1000, 2))

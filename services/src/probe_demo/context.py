@@ -15,6 +15,7 @@ from probe_demo.state import PodState
 
 if TYPE_CHECKING:
     from probe_demo.metrics import Metrics
+    from probe_demo.probe_hits import ProbeHits
     from probe_demo.resources import Resources
 
 EXTENSION_KEY = "probe_demo"
@@ -26,6 +27,7 @@ class Services:
     state: PodState
     metrics: Metrics
     resources: Resources
+    probe_hits: ProbeHits
     hostname: str
 
 

@@ -3,28 +3,70 @@
 A Service may expose these endpoints, so each refuses with 403 and says how to turn it on.
 Memory is held and CPUs are burnt by the server process itself (probe_demo.resources), so a
 memory limit kills the container's main process and Kubernetes reports OOMKilled.
+
+Every switch changes the pod's state, so it takes POST; a GET is refused with 405 and says so.
+The one exception is /start-failing, which seed 001 opens in a web browser.
+
+Cross-site requests are refused by a same-origin check rather than a token: a browser sends
+`Origin` with every POST and every cross-origin fetch, and a POST whose Origin is not this
+server (the Host it was sent to) is answered 403 before anything changes. A page elsewhere can
+therefore not flip a switch through the visitor's browser; curl and other clients without an
+Origin are not affected. A plain link to /start-failing still works from anywhere, as seed 001
+needs; that switch only restarts the container, which is what it demonstrates.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from urllib.parse import urlsplit
+
 from flask import Blueprint, jsonify, request
 
-from probe_demo import logs
+from probe_demo import health, logs
 from probe_demo.config import MAX_CPU_BURNERS, parse_size
 from probe_demo.context import services
 
 blueprint = Blueprint("faults", __name__)
 
+# Seed 001 opens /start-failing in a browser: the one switch a GET may flip.
+BROWSER_SWITCH = "/start-failing"
+SWITCHES = ("/start-failing", "/fault/readiness", "/fault/fail-next", "/fault/memory",
+            "/fault/cpu", "/fault/exit")
+MAX_FAIL_NEXT = 1000
+# The answer to /fault/exit is sent before the process exits.
+EXIT_DELAY_SECONDS = 0.2
+
+
+def _refusal(message: str, status: int, **headers: str):
+    return jsonify(error=message), status, headers
+
 
 @blueprint.before_request
-def require_enabled():
+def guard():
     if not services().settings.enable_faults:
         return (
             "fault injection is disabled; start the server with --enable-faults "
             "(or PROBE_DEMO_ENABLE_FAULTS=true; chart value faults.enabled=true)\n",
             403,
         )
+    if request.endpoint == "faults.unknown_switch":
+        return None
+    if request.method != "POST" and request.path != BROWSER_SWITCH:
+        return _refusal(f"{request.path} changes the pod's state, so it takes POST, not "
+                        f"{request.method}: curl -X POST '{request.url[:300]}'",
+                        405, Allow="POST")
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return _refusal(f"cross-origin request refused: Origin {origin[:200]} is not this "
+                        f"server ({request.host[:200]}); open /ui on this server instead", 403)
     return None
+
+
+@blueprint.route("/fault/<path:name>", methods=["GET", "POST"])
+def unknown_switch(name: str):
+    return _refusal(f"no switch /fault/{name[:100]}; the switches are {', '.join(SWITCHES)}",
+                    404)
 
 
 @blueprint.route("/start-failing", methods=["GET", "POST"])
@@ -39,11 +81,29 @@ def start_failing():
 def readiness():
     ready = request.args.get("ready", "false").lower()
     if ready not in ("true", "false"):
-        return jsonify(error="query parameter 'ready' must be true or false"), 400
+        return _refusal("query parameter 'ready' must be true or false", 400)
     value = None if ready == "true" else False
     services().state.set(ready_override=value)
     logs.event("state_change", field="ready_override", value=value, cause="/fault/readiness")
     return jsonify(ready_override=value)
+
+
+@blueprint.route("/fault/fail-next", methods=["GET", "POST"])
+def fail_next():
+    """kuard's model: the next `count` probes of one kind fail, then the server decides again."""
+    probe = request.args.get("probe", "")
+    if probe not in health.PROBE_KINDS:
+        return _refusal(f"query parameter 'probe' must be one of "
+                        f"{', '.join(health.PROBE_KINDS)}", 400)
+    text = request.args.get("count", "")
+    count = int(text) if text.isdigit() and len(text) <= 6 else 0
+    if not 1 <= count <= MAX_FAIL_NEXT:
+        return _refusal(f"query parameter 'count' must be a whole number from 1 to "
+                        f"{MAX_FAIL_NEXT}", 400)
+    services().state.set(**{f"fail_next_{probe}": count})
+    logs.event("state_change", field=f"fail_next_{probe}", value=count,
+               cause="/fault/fail-next")
+    return jsonify(probe=probe, fail_next=count)
 
 
 @blueprint.route("/fault/memory", methods=["GET", "POST"])
@@ -51,18 +111,31 @@ def memory():
     try:
         size = parse_size(request.args.get("size", ""))
     except ValueError as err:
-        return jsonify(error=f"query parameter 'size': {err}"), 400
+        return _refusal(f"query parameter 'size': {err}", 400)
     services().resources.hold_memory(size, cause="/fault/memory")
     return jsonify(memory_target=size)
 
 
 @blueprint.route("/fault/cpu", methods=["GET", "POST"])
 def cpu():
-    try:
-        cpus = int(request.args.get("cpus", ""))
-    except ValueError:
-        cpus = -1
+    text = request.args.get("cpus", "")
+    cpus = int(text) if text.isdigit() and len(text) <= 3 else -1
     if not 0 <= cpus <= MAX_CPU_BURNERS:
-        return jsonify(error=f"query parameter 'cpus' must be 0-{MAX_CPU_BURNERS}"), 400
+        return _refusal(f"query parameter 'cpus' must be 0-{MAX_CPU_BURNERS}", 400)
     services().resources.burn_cpus(cpus, cause="/fault/cpu")
     return jsonify(cpu_target=cpus)
+
+
+@blueprint.route("/fault/exit", methods=["GET", "POST"])
+def exit_now():
+    """Crash: the process exits with `code` right after answering, as a crashing app would
+    (no drain). The container's restart policy decides what happens next."""
+    text = request.args.get("code", "")
+    code = int(text) if text.isdigit() and len(text) <= 3 else -1
+    if not 0 <= code <= 255:
+        return _refusal("query parameter 'code' must be an exit code, 0-255", 400)
+    logs.event("exit", code=code, cause="/fault/exit", in_seconds=EXIT_DELAY_SECONDS)
+    timer = threading.Timer(EXIT_DELAY_SECONDS, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
+    return jsonify(exit_code=code, in_seconds=EXIT_DELAY_SECONDS)

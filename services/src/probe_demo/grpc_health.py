@@ -12,15 +12,17 @@ would cost about 12 MiB of memory for that, in a server whose seed gives it 100M
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 import struct
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from probe_demo import health, logs
+from probe_demo import health
 from probe_demo.config import Settings
 from probe_demo.state import PodState
+
+if TYPE_CHECKING:
+    from probe_demo.probe_hits import ProbeHits
 
 CHECK_PATH = "/grpc.health.v1.Health/Check"
 SERVING, NOT_SERVING = 1, 2
@@ -84,24 +86,20 @@ def encode_status(status: int) -> bytes:
 
 class GrpcHealthServer:
     def __init__(self, listener: socket.socket, state: PodState, settings: Settings,
-                 metrics: Any = None):
+                 probe_hits: ProbeHits | None = None):
         self.listener = listener
         self.state = state
         self.settings = settings
-        self.metrics = metrics
+        self.probe_hits = probe_hits
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._stopped = threading.Event()
 
     def verdict(self, service: str) -> health.Verdict:
-        current = self.state.read()
-        if service in ("", "liveness"):
-            return health.liveness(current, self.settings)
-        if service == "readiness":
-            return health.readiness(current, self.settings)
-        if service == "startup":
-            return health.started(current, self.settings)
-        raise GrpcError(NOT_FOUND, f"unknown service {service!r}; use '', 'liveness', "
-                                   "'readiness' or 'startup'")
+        kind = service or "liveness"
+        if kind not in health.PROBE_KINDS:
+            raise GrpcError(NOT_FOUND, f"unknown service {service!r}; use '', 'liveness', "
+                                       "'readiness' or 'startup'")
+        return health.probe(kind, self.state, self.settings)
 
     def start(self) -> None:
         threading.Thread(target=self._accept, name="grpc-health", daemon=True).start()
@@ -197,8 +195,7 @@ class GrpcHealthServer:
             h2.send_data(stream_id, encode_status(status))
             h2.send_headers(stream_id, [("grpc-status", str(OK))], end_stream=True)
         label = "SERVING" if status == SERVING else "NOT_SERVING" if status else f"error {code}"
-        if self.metrics is not None:
-            self.metrics.probe_hits.labels(f"grpc:{service}", label).inc()
-        logs.event("probe", level=logging.INFO, path=f"grpc:{path[:128]}",
-                   service=service[:128], status=label,
-                   user_agent=headers.get("user-agent", "")[:256])
+        if self.probe_hits is not None:
+            self.probe_hits.record(endpoint=f"grpc:{service[:128]}", path=f"grpc:{path[:128]}",
+                                   service=service[:128], status=label,
+                                   user_agent=headers.get("user-agent", "")[:256])

@@ -1,7 +1,8 @@
 """The liveness, readiness and startup decisions: the one place each is made.
 
 HTTP probes, gRPC health, /state and the metrics gauges all ask here, so every surface
-reports the same verdict.
+reports the same verdict. A probe (HTTP or gRPC) asks through `probe`, which also spends the
+failures /fault/fail-next asked for; /state, /ui and the gauges only look.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from probe_demo.config import Settings
+from probe_demo.state import PodState
+
+PROBE_KINDS = ("liveness", "readiness", "startup")
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,24 @@ def readiness(state: dict[str, Any], settings: Settings, now: float | None = Non
     if state["ready_override"] is False:
         return Verdict(False, "not ready: set by /fault/readiness")
     return Verdict(True, "ready")
+
+
+def verdict(kind: str, state: dict[str, Any], settings: Settings) -> Verdict:
+    if kind == "liveness":
+        return liveness(state, settings)
+    if kind == "readiness":
+        return readiness(state, settings)
+    return started(state, settings)
+
+
+def forced_failure(kind: str, state: PodState) -> Verdict | None:
+    """Spend one of the failures /fault/fail-next asked for, if any are left."""
+    left = state.take(f"fail_next_{kind}")
+    if left is None:
+        return None
+    return Verdict(False, f"{kind} failing on purpose: /fault/fail-next ({left} more to fail)")
+
+
+def probe(kind: str, state: PodState, settings: Settings) -> Verdict:
+    """The answer to one liveness, readiness or startup probe."""
+    return forced_failure(kind, state) or verdict(kind, state.read(), settings)

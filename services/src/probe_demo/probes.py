@@ -20,7 +20,7 @@ def _answer(verdict: health.Verdict, failure_code: int) -> tuple[str, int]:
 @blueprint.get("/livez")
 def livez():
     shared = services()
-    return _answer(health.liveness(shared.state.read(), shared.settings), 500)
+    return _answer(health.probe("liveness", shared.state, shared.settings), 500)
 
 
 @blueprint.get("/readyz")
@@ -28,13 +28,13 @@ def livez():
 def readyz():
     # 500, not 503: the zero-downtime challenge (seed 003) asks for 500 once terminating.
     shared = services()
-    return _answer(health.readiness(shared.state.read(), shared.settings), 500)
+    return _answer(health.probe("readiness", shared.state, shared.settings), 500)
 
 
 @blueprint.get("/startupz")
 def startupz():
     shared = services()
-    return _answer(health.started(shared.state.read(), shared.settings), 503)
+    return _answer(health.probe("startup", shared.state, shared.settings), 503)
 
 
 @blueprint.get("/status")

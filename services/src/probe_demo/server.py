@@ -146,7 +146,7 @@ class Server:
         grpc = None
         if grpc_socket is not None:
             grpc = grpc_health.GrpcHealthServer(grpc_socket, shared.state, settings,
-                                                shared.metrics)
+                                                shared.probe_hits)
             grpc.start()
         health_file.start()
         if settings.memory_at_start:

@@ -24,6 +24,10 @@ class PodState:
             "memory_target": 0,
             "cpu_target": 0,
             "health_file_present": False,
+            # Probes of each kind still to fail on purpose (/fault/fail-next).
+            "fail_next_liveness": 0,
+            "fail_next_readiness": 0,
+            "fail_next_startup": 0,
             **initial,
         }
 
@@ -44,3 +48,11 @@ class PodState:
         with self._lock:
             self._state[field] += 1
             return dict(self._state)
+
+    def take(self, field: str) -> int | None:
+        """Take one from a positive counter; return what is left, or None if it was 0."""
+        with self._lock:
+            if self._state[field] <= 0:
+                return None
+            self._state[field] -= 1
+            return self._state[field]

@@ -4,7 +4,9 @@ A variant module holds everything about its behaviour and nothing else needs to 
     PORT            the port its seed listens on
     DRAIN_SECONDS   how long it keeps serving after SIGTERM with readiness failing
     blueprint       its routes
+    describe(settings) -> str   what it does, in a line (/ui's header)
     liveness(state, settings) -> str | None   optional: why the pod is not live, or None
+    COUNTS_HEALTHCHECKS  optional: True if the state's healthchecks count against N (/ui)
 Adding a variant is adding a module here (plus the chart's enum and the docs).
 """
 

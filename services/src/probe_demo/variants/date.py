@@ -6,12 +6,17 @@ from datetime import datetime
 
 from flask import Blueprint
 
+from probe_demo.config import Settings
 from probe_demo.context import services
 
 PORT = 8080
 DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("date", __name__)
+
+
+def describe(settings: Settings) -> str:
+    return "/date answers the time, for the client beside it in the pod"
 
 
 @blueprint.get("/date")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from probe_demo.config import Settings
 from probe_demo.context import services
 
 PORT = 5000
 DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("failing", __name__)
+
+
+def describe(settings: Settings) -> str:
+    return "/livez answers 200 until /start-failing is called"
 
 
 @blueprint.get("/")

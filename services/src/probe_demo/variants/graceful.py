@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from probe_demo.config import Settings
 from probe_demo.context import services
 
 PORT = 8080
 DRAIN_SECONDS = 5.0
 
 blueprint = Blueprint("graceful", __name__)
+
+
+def describe(settings: Settings) -> str:
+    return (f"/status answers {settings.status_text!r}; on SIGTERM readiness fails and it "
+            f"serves {settings.drain_seconds:g}s more")
 
 
 @blueprint.get("/")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, jsonify
 
+from probe_demo.config import Settings
 from probe_demo.context import services
 from probe_demo.date_fields import date_fields
 
@@ -13,6 +14,10 @@ PORT = 5000
 DRAIN_SECONDS = 0.0
 
 blueprint = Blueprint("hello", __name__)
+
+
+def describe(settings: Settings) -> str:
+    return f"/ answers the date with tag {settings.tag!r}"
 
 
 @blueprint.get("/")

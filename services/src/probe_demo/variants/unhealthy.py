@@ -16,11 +16,16 @@ from probe_demo.context import services
 
 PORT = 8000
 DRAIN_SECONDS = 0.0
+COUNTS_HEALTHCHECKS = True
 
 blueprint = Blueprint("unhealthy", __name__)
 
 HEALTHY_BODY = "Server is healthy, Status OK!\n"
 UNHEALTHY_BODY = "Server is unhealthy, Status Service Unavailable!\n"
+
+
+def describe(settings: Settings) -> str:
+    return f"/healthcheck answers 200 for its first {settings.healthy_checks} calls, then 503"
 
 
 def liveness(state: dict[str, Any], settings: Settings) -> str | None:
@@ -38,7 +43,9 @@ def healthcheck():
     if after["healthchecks"] == shared.settings.healthy_checks + 1:
         logs.event("state_change", field="healthcheck", value="unhealthy",
                    after_checks=shared.settings.healthy_checks)
-    if health.liveness(after, shared.settings).ok:
+    # It is this variant's liveness probe, so /fault/fail-next's liveness failures apply.
+    forced = health.forced_failure("liveness", shared.state)
+    if forced is None and health.liveness(after, shared.settings).ok:
         return HEALTHY_BODY, 200, {"Custom-header-for-kubernetes-app": "Awesome"}
     return UNHEALTHY_BODY, 503
 
