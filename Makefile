@@ -17,7 +17,7 @@ VENV_STAMP := .venv/.installed-$(shell cat services/pyproject.toml requirements-
 
 .PHONY: help deps apt-deps venv tools lint test test-services test-chart test-e2e \
         test-docs cluster-up cluster-down image demo bench-status bench-rollout bench-start \
-        chart-docs
+        chart-docs screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ demo: venv image ## bring up the cluster and install the zero-downtime scenario
 chart-docs: venv tools ## regenerate the chart's README parameter table and variants.json
 	helm-docs --chart-search-root charts --template-files README.md.gotmpl
 	python tools/chart_variants.py
+
+screenshots: venv image ## the guides' pictures of /ui, taken on the cluster at each seed's key moment
+	PROBE_DEMO_SCREENSHOTS=$(CURDIR)/docs/images pytest -q -n 3 tests/e2e/test_ui.py
 
 bench-status: venv ## memory, start-up, /status req/s, probes under load (BENCH_ARGS="--against REF")
 	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null

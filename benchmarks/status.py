@@ -123,13 +123,21 @@ def wrk(port: int, seconds: float, connections: int) -> tuple[float, float]:
 def probes_under_work(port: int, loops: int, seconds: float) -> tuple[float, float, int, int]:
     """(probe p99 ms, probe max ms, /work answered, /work shed) while `loops` clients keep
     /work?ms=1000 busy for `seconds`."""
+    p99, most, codes = probes_while(port, "/work?ms=1000", loops, seconds)
+    return p99, most, codes.count(200), codes.count(503)
+
+
+def probes_while(port: int, path: str, loops: int,
+                 seconds: float) -> tuple[float, float, list[int]]:
+    """(probe p99 ms, probe max ms, the other clients' answer codes) while `loops` clients
+    ask for `path` back to back for `seconds`."""
     stop = threading.Event()
     codes: list[int] = []
 
     def keep_working() -> None:
         while not stop.is_set():
             try:
-                codes.append(get(port, "/work?ms=1000", timeout=30))
+                codes.append(get(port, path, timeout=30))
             except OSError:
                 codes.append(0)
 
@@ -155,7 +163,7 @@ def probes_under_work(port: int, loops: int, seconds: float) -> tuple[float, flo
             thread.join(timeout=60)
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))]
-    return p99 * 1000, latencies[-1] * 1000, codes.count(200), codes.count(503)
+    return p99 * 1000, latencies[-1] * 1000, codes
 
 
 def measure(server: Server, args: argparse.Namespace) -> dict[str, float]:
@@ -171,13 +179,22 @@ def measure(server: Server, args: argparse.Namespace) -> dict[str, float]:
         rate, p99 = wrk(port, args.seconds, args.connections)
         probe_p99, probe_max, worked, shed = probes_under_work(port, args.work_loops,
                                                               args.seconds)
+        # /ui: its probe history full, then polled by many pages at once (far more than
+        # tabs polling once a second would ask).
+        for _ in range(60):
+            get(port, "/livez")
+        ui_p99, ui_max, ui_codes = probes_while(port, "/ui/live", args.work_loops,
+                                                args.seconds)
+        ui_pss, _ = tree_memory_mib(process.pid)
     finally:
         Server.stop(process)
     return {"idle_pss_mib": pss, "idle_rss_mib": rss,
             "start_to_ready_ms": statistics.median(starts) * 1000,
             "status_rps": rate, "status_p99_ms": p99,
             "probe_p99_ms_under_work": probe_p99, "probe_max_ms_under_work": probe_max,
-            "work_answered": worked, "work_shed": shed}
+            "work_answered": worked, "work_shed": shed,
+            "probe_p99_ms_under_ui": ui_p99, "probe_max_ms_under_ui": ui_max,
+            "ui_polls_per_s": ui_codes.count(200) / args.seconds, "pss_after_ui_mib": ui_pss}
 
 
 def baseline_python(ref: str, workdir: Path) -> str:
@@ -245,12 +262,19 @@ def main() -> int:
          "probe_p99_ms_under_work", ".0f"),
         ("probe max while /work is saturated (ms)", "probe_max_ms_under_work", ".0f"),
         ("/work answered / shed with 503", None, ""),
+        (f"GET /ui/live answered per s ({args.work_loops} clients back to back)",
+         "ui_polls_per_s", ".0f"),
+        ("probe p99 / max meanwhile (ms)", "probe_ui", ""),
+        ("PSS after that, probe history full (MiB)", "pss_after_ui_mib", ".1f"),
     ]
     labels = list(results)
     print(f"{'':58}" + "".join(f"{label:>16}" for label in labels))
     for title, key, fmt in rows:
         if key is None:
             cells = [f"{r['work_answered']}/{r['work_shed']}" for r in results.values()]
+        elif key == "probe_ui":
+            cells = [f"{r['probe_p99_ms_under_ui']:.0f} / {r['probe_max_ms_under_ui']:.0f}"
+                     for r in results.values()]
         else:
             cells = [format(r[key], fmt) for r in results.values()]
         print(f"{title:58}" + "".join(f"{cell:>16}" for cell in cells))

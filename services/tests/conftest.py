@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from processes import RunningServer, free_port, http_get, server_env
+from support.browser import browser  # noqa: F401 - a fixture of the /ui browser tests
 
 from probe_demo import logs
 from probe_demo.app import create_app
@@ -78,11 +79,3 @@ def start_server(tmp_path) -> Iterator:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from support.browser import chromium
-
-    with chromium() as launched:
-        yield launched

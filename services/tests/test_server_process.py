@@ -70,6 +70,36 @@ def test_probes_answer_within_their_timeout_while_work_is_saturated(start_server
           f"{max(latencies) * 1000:.0f} ms; /work shed {len(shed)} of {len(work_codes)}")
 
 
+def test_probes_answer_within_their_timeout_while_many_pages_poll_ui(start_server):
+    """Sixteen clients asking /ui/live back to back: far more than open tabs polling once a
+    second. The kubelet's probes still get their answer within the chart's 1 s timeout."""
+    server = start_server("--variant", "unhealthy", "--healthy-checks", "1000")
+    stop = threading.Event()
+    polls: list[int] = []
+
+    def keep_polling():
+        while not stop.is_set():
+            polls.append(http_get(server.url("/ui/live"), timeout=30)[0])
+
+    loops = [threading.Thread(target=keep_polling) for _ in range(16)]
+    for loop in loops:
+        loop.start()
+    try:
+        time.sleep(0.5)
+        latencies = []
+        for path in ["/livez", "/readyz", "/healthcheck"] * 10:
+            begin = time.monotonic()
+            assert http_get(server.url(path), timeout=5)[0] == 200
+            latencies.append(time.monotonic() - begin)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for loop in loops:
+            loop.join(timeout=30)
+    assert max(latencies) < 1.0, f"probe latencies: {latencies}"
+    assert polls and set(polls) == {200}
+
+
 def test_sigterm_drains_then_finishes_in_flight_requests(start_server):
     server = start_server("--variant", "graceful", "--drain-seconds", "2",
                           "--max-work-ms", "5000")

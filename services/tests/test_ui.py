@@ -80,3 +80,15 @@ def test_every_variant_serves_the_page_and_says_what_it_does(make_app, variant):
     assert does and "\n" not in does
     if variant == "hello":
         assert "'green'" in does
+
+
+def test_requests_from_other_clients_are_counted_but_not_the_pages_own(make_app):
+    client = make_app(variant="date").test_client()
+    for _ in range(3):
+        client.get("/date")
+    client.get("/nope")
+    client.get("/ui/live")
+    counts = client.get("/ui/live").get_json()["requests"]
+    assert {"method": "GET", "endpoint": "/date", "code": "200", "count": 3} in counts
+    assert {"method": "GET", "endpoint": "<unmatched>", "code": "404", "count": 1} in counts
+    assert not [c for c in counts if c["endpoint"].startswith("/ui")]

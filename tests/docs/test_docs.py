@@ -105,3 +105,30 @@ def test_every_image_tag_in_the_docs_is_the_app_version():
             assert tag == __version__, f"{name}: probe-demo:{tag}, but the app is {__version__}"
     for tag in re.findall(r"sidecar\.image\.tag=(\d+\.\d+\.\d+)", texts["sidecar.md"]):
         assert tag == __version__, f"sidecar.md: sidecar.image.tag={tag}"
+
+
+def pictures(path: Path) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", path.read_text())
+
+
+def test_every_picture_the_docs_show_exists_and_every_picture_is_shown():
+    shown = set()
+    for doc in [ROOT / "README.md", *DOCS]:
+        for picture in pictures(doc):
+            path = (doc.parent / picture).resolve()
+            assert path.is_file(), f"{doc.name} shows {picture}, which does not exist"
+            shown.add(path)
+    images = {p.resolve() for p in (ROOT / "docs" / "images").iterdir() if p.name != "icon.svg"}
+    assert images - shown == set(), "pictures no doc shows"
+
+
+# The seed guides, each with a picture of /ui at its key moment (taken by tests/e2e/test_ui.py).
+SEED_GUIDES = ["unhealthy", "start-failing", "hello-blue-green", "pod-design", "zero-downtime",
+               "sidecar"]
+
+
+@pytest.mark.parametrize("guide", SEED_GUIDES)
+def test_each_seed_guide_shows_the_live_page(guide):
+    path = ROOT / "docs" / f"{guide}.md"
+    assert any(re.search(r"images/ui-[a-z0-9-]+\.png$", p) for p in pictures(path))
+    assert "port-forward" in path.read_text()

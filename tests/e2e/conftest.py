@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from support.browser import browser  # noqa: F401 - a fixture of the /ui tests
 from support.cluster import CHART, OFFLINE_CLUSTER, PRESETS, Release, helm, kubectl, set_args
 
 

@@ -37,6 +37,13 @@ def chromium() -> Iterator:
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One Chromium per test session (per xdist worker), shared by its tests' pages."""
+    with chromium() as launched:
+        yield launched
+
+
 class UiPage:
     """One tab on /ui that remembers every request it made."""
 

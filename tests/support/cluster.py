@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +104,23 @@ class Release:
     def logs(self, pod_name: str, container: str = "server", previous: bool = False) -> str:
         args = ["logs", "-n", self.namespace, pod_name, "-c", container]
         return kubectl(*args, *(["--previous"] if previous else []))
+
+    @contextmanager
+    def port_forward(self, pod_name: str, port: int) -> Iterator[str]:
+        """`kubectl port-forward` to the pod, as a reader does; yields http://127.0.0.1:PORT."""
+        process = subprocess.Popen(
+            [_binary("kubectl"), "port-forward", "-n", self.namespace, f"pod/{pod_name}",
+             f":{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = process.stdout.readline()  # Forwarding from 127.0.0.1:NNNNN -> PORT
+            if "Forwarding from 127.0.0.1:" not in line:
+                raise AssertionError(f"kubectl port-forward: {line}{process.stderr.read()}")
+            # It prints a line per connection: keep reading, so it never blocks on a full pipe.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            yield "http://127.0.0.1:" + line.split("127.0.0.1:")[1].split()[0]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
     def helm_test(self) -> str:
         return helm("test", self.name, "-n", self.namespace, "--logs", "--timeout", "120s")

@@ -65,5 +65,11 @@ class Metrics:
         )
         self.registry.register(StateCollector(state, settings))
 
+    def request_counts(self) -> list[dict[str, object]]:
+        """Requests answered so far, by method, endpoint and code (for /ui)."""
+        return [{**sample.labels, "count": int(sample.value)}
+                for metric in self.requests.collect() for sample in metric.samples
+                if sample.name.endswith("_total")]
+
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -93,4 +93,7 @@ def live():
         },
         cgroup=_cgroup().read(),
         probes={"total": total, "recent": recent},
+        # What other clients asked (seed 004's sidecar, seed 002's client); not the page's own.
+        requests=[count for count in shared.metrics.request_counts()
+                  if not count["endpoint"].startswith("/ui")],
     ), 200, {"Cache-Control": "no-store"}

@@ -155,6 +155,15 @@ function drawHits(s) {
   $("hits").replaceChildren(...rows);
 }
 
+function drawRequests(s) {
+  const rows = [...s.requests].sort((a, b) => b.count - a.count).map((r) =>
+    el("tr", {},
+      el("td", { textContent: `${r.method} ${r.endpoint}` }),
+      el("td", { className: `status ${Number(r.code) < 400 ? "ok" : "bad"}`, textContent: r.code }),
+      el("td", { className: "count", textContent: String(r.count) })));
+  $("requests").replaceChildren(...rows);
+}
+
 function drawHeader(s) {
   $("pod").textContent = s.pod.name;
   $("variant").textContent = `variant ${s.pod.variant}`;
@@ -198,6 +207,7 @@ function draw(s) {
   drawSwitches(s);
   drawResources(s, before && before.pod.started_at === s.pod.started_at ? before : null);
   drawHits(s);
+  drawRequests(s);
   previous = s;
 }
 

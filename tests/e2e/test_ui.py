@@ -1,0 +1,138 @@
+"""/ui on the cluster, opened as a reader opens it: `kubectl port-forward`, then a browser.
+
+Each test waits for its seed's key moment and takes the guide's screenshot there
+(`make screenshots` writes them to docs/images). The page's facts come from the kubelet's real
+probes and the container's real cgroup limits.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support.browser import UiPage
+from support.cluster import KUBE_VERSION, Release, kubectl, wait_until
+
+KUBELET = f"kube-probe/{KUBE_VERSION.rsplit('.', 1)[0]}"
+
+
+def server_port(pod: dict) -> int:
+    server = next(c for c in pod["spec"]["containers"] if c["name"] == "server")
+    return next(p["containerPort"] for p in server["ports"] if p["name"] == "http")
+
+
+@pytest.fixture
+def look(browser, tmp_path):
+    """look(release) -> (UiPage, pod name): /ui of the release's first pod, port-forwarded."""
+    opened = []
+
+    def open_ui(release: Release, pod: dict | None = None) -> tuple[UiPage, str]:
+        pod = pod or wait_until("a running pod", lambda: [
+            p for p in release.pods() if p["status"].get("phase") == "Running"], timeout=90)[0]
+        forward = release.port_forward(pod["metadata"]["name"], server_port(pod))
+        url = forward.__enter__()
+        opened.append(forward)
+        ui = UiPage(browser, url)
+        opened.append(ui)
+        return ui, pod["metadata"]["name"]
+
+    yield open_ui
+    for thing in reversed(opened):
+        if isinstance(thing, UiPage):
+            thing.close()
+        else:
+            thing.__exit__(None, None, None)
+
+
+def kubelet_hit(ui: UiPage, path: str, status: str, timeout: float = 60):
+    """The newest row of the kubelet's probes of `path` that answered `status`."""
+    row = ui.page.locator("#hits tr", has_text=KUBELET).filter(
+        has=ui.page.locator(f'td:text-is("{path}")')).filter(
+        has=ui.page.locator(f'td.status:text-is("{status}")'))
+    row.first.wait_for(timeout=timeout * 1000)
+    return row.first
+
+
+def test_seed_000_the_count_passes_n_and_the_kubelet_sees_503(install, look, tmp_path):
+    # failureThreshold 3 instead of the preset's 1 leaves two periods to look before the kill.
+    release = install("unhealthy-restart", "probes.liveness.failureThreshold=3", wait=False)
+    ui, _ = look(release)
+    row = kubelet_hit(ui, "/healthcheck", "503")
+    assert ui.page.locator(".tile", has_text="health checks").filter(
+        has_text="past N").is_visible()
+    headers = kubelet_hit(ui, "/healthcheck", "200", timeout=1)
+    assert "sent Custom-Header: Awesome" in headers.inner_text()
+    assert "answered Custom-header-for-kubernetes-app: Awesome" in headers.inner_text()
+    assert "Custom-header-for-kubernetes-app" not in row.inner_text()
+    ui.screenshot("unhealthy", tmp_path)
+
+
+def test_seed_001_the_liveness_switch_on_the_page_restarts_the_container(install, look,
+                                                                         tmp_path):
+    release = install("start-failing")
+    ui, pod = look(release)
+    ui.page.click("#fail-liveness")
+    kubelet_hit(ui, "/livez", "500", timeout=10)
+    assert ui.page.locator(".tile", has_text="liveness").filter(has_text="failing").is_visible()
+    ui.screenshot("start-failing", tmp_path)
+    # The container restarts in the same pod: the port-forward holds and the page says so.
+    ui.page.locator("#banner", has_text="The server restarted").wait_for(timeout=60_000)
+    banner = ui.page.inner_text("#banner")
+    print(f"start-failing: {banner}")
+    assert "liveness was failing" in banner
+    status = json.loads(kubectl("get", "pod", pod, "-n", release.namespace, "-o", "json"))
+    assert release.container_status(status)["restartCount"] >= 1
+
+
+def test_seed_002_the_page_names_the_tag_and_counts_the_clients_requests(install, look,
+                                                                        tmp_path):
+    release = install("hello-green")
+    ui, pod = look(release)
+    kubelet_hit(ui, "/readyz", "200", timeout=30)
+    assert "tag 'green'" in ui.page.inner_text("#does")
+    # A client through the Service, as the guide's: the two pods share its requests.
+    release.exec(pod, "sh", "-c", f"for i in $(seq 20); do curl -s -o /dev/null "
+                                  f"http://{release.service}:5000/; done")
+    ui.page.locator("#requests tr", has_text="GET /").filter(
+        has=ui.page.locator('td:text-is("GET /")')).wait_for(timeout=5000)
+    ui.screenshot("hello-green", tmp_path)
+
+
+def test_seed_003_cpu_throttling_shows_beside_the_limit(install, look, tmp_path):
+    release = install("cpu-throttle")
+    ui, _ = look(release)
+    cpu = ui.page.locator("#cpu")
+    assert cpu.locator('dd[data-term="limit"]').inner_text() == "1 CPUs"
+    assert ui.page.locator('#memory dd[data-term="limit"]').inner_text() == "256.0 MiB"
+    throttled = cpu.locator('dd[data-term="throttled now"]')
+    wait_until("throttled periods on the page",
+               lambda: throttled.inner_text().endswith("% of periods")
+               and int(throttled.inner_text().split("%")[0]) >= 50, timeout=30, every=0.5)
+    assert cpu.locator('dd[data-term="burning on purpose"]').inner_text() == "2 CPUs"
+    ui.screenshot("cpu-throttle", tmp_path)
+
+
+def test_seed_003_a_deleted_pod_drains_with_readiness_failing(install, look, tmp_path):
+    release = install("zero-downtime")
+    ui, pod = look(release)
+    kubectl("delete", "pod", pod, "-n", release.namespace, "--wait=false")
+    # preStop sleeps 5 s, then SIGTERM starts the 5 s drain.
+    ui.page.locator(".tile", has_text="draining").filter(has_text="SIGTERM received").wait_for(
+        timeout=20_000)
+    assert "draining" in ui.page.locator(".tile", has_text="readiness").inner_text()
+    assert ui.page.locator(".tile", has_text="liveness").filter(has_text="alive").is_visible()
+    kubelet_hit(ui, "/ready", "500", timeout=5)
+    ui.screenshot("zero-downtime-draining", tmp_path)
+
+
+def test_seed_004_the_date_server_beside_its_client(install, look, tmp_path):
+    release = install("sidecar-client")
+    ui, _ = look(release)
+    kubelet_hit(ui, "/readyz", "200", timeout=30)
+    assert "/date" in ui.page.inner_text("#does")
+    # The client container asks every 2 s, over localhost.
+    count = ui.page.locator("#requests tr", has_text="GET /date").locator("td.count")
+    wait_until("the client's requests on the page",
+               lambda: count.count() and int(count.inner_text()) >= 4, timeout=30, every=0.5)
+    assert ui.other_origins() == []
+    ui.screenshot("sidecar", tmp_path)
