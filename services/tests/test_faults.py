@@ -156,3 +156,10 @@ def test_the_browser_switch_works_on_a_real_server(start_server):
     server = start_server("--variant", "failing", "--enable-faults")
     assert http_get(server.url("/start-failing"))[0] == 200
     assert http_get(server.url("/livez"))[0] == 500
+
+
+def test_exit_at_start_crashes_every_start_with_that_code(start_server):
+    server = start_server("--exit-at-start", "42", "--exit-after", "0.5")
+    assert http_get(server.url("/livez"))[0] == 200  # it serves until then
+    assert server.process.wait(timeout=10) == 42
+    assert '"event": "exit", "code": 42, "cause": "--exit-at-start"' in server.log()

@@ -202,6 +202,8 @@ def _one_line_error(result) -> str:
         (["--startup-seconds=-inf"], "--startup-seconds (PROBE_DEMO_STARTUP_SECONDS)='-inf'"),
         (["--memory-at-start", "9" * 400], "--memory-at-start (PROBE_DEMO_MEMORY_AT_START)="),
         (["--memory-at-start", "5Gi"], "above the cap of 4Gi"),
+        (["--exit-at-start", "256"],
+         "--exit-at-start (PROBE_DEMO_EXIT_AT_START)='256': out of range (0-255)"),
         (["--port", "7777", "--grpc-port", "7777"],
          "--grpc-port (PROBE_DEMO_GRPC_PORT)=7777 is also --port (PROBE_DEMO_PORT)"),
         (["--threads", "2", "--work-concurrency", "2"],

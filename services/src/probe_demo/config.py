@@ -156,6 +156,13 @@ class Settings:
     cpus_at_start: int = _setting(
         0, _int_in(0, MAX_CPU_BURNERS), "keep this many CPUs busy from the start"
     )
+    exit_at_start: int | None = _setting(
+        None, _int_in(0, 255), "exit with this code --exit-after seconds after every start "
+        "(a crash loop: CrashLoopBackOff, restart rules by exit code)",
+    )
+    exit_after: float = _setting(
+        2.0, _seconds, "seconds from start to the exit --exit-at-start asks for"
+    )
     health_file: str = _setting(
         "", _text, "create this file at start (for an exec probe), e.g. /tmp/healthy"
     )

@@ -134,8 +134,14 @@ def exit_now():
     code = int(text) if text.isdigit() and len(text) <= 3 else -1
     if not 0 <= code <= 255:
         return _refusal("query parameter 'code' must be an exit code, 0-255", 400)
-    logs.event("exit", code=code, cause="/fault/exit", in_seconds=EXIT_DELAY_SECONDS)
-    timer = threading.Timer(EXIT_DELAY_SECONDS, os._exit, args=(code,))
+    schedule_exit(code, EXIT_DELAY_SECONDS, cause="/fault/exit")
+    return jsonify(exit_code=code, in_seconds=EXIT_DELAY_SECONDS)
+
+
+def schedule_exit(code: int, seconds: float, cause: str) -> None:
+    """Exit the process with `code` in `seconds`, with no drain: a crash, as the container's
+    restart policy and rules see it."""
+    logs.event("exit", code=code, cause=cause, in_seconds=seconds)
+    timer = threading.Timer(seconds, os._exit, args=(code,))
     timer.daemon = True
     timer.start()
-    return jsonify(exit_code=code, in_seconds=EXIT_DELAY_SECONDS)

@@ -124,7 +124,7 @@ class Server:
         from waitress.channel import HTTPChannel
         from waitress.server import create_server
 
-        from probe_demo import grpc_health
+        from probe_demo import faults, grpc_health
         from probe_demo.app import create_app
         from probe_demo.context import EXTENSION_KEY
 
@@ -153,6 +153,9 @@ class Server:
             shared.resources.hold_memory(settings.memory_at_start, cause="--memory-at-start")
         if settings.cpus_at_start:
             shared.resources.burn_cpus(settings.cpus_at_start, cause="--cpus-at-start")
+        if settings.exit_at_start is not None:
+            faults.schedule_exit(settings.exit_at_start, settings.exit_after,
+                                 cause="--exit-at-start")
         logs.event("listening", variant=settings.variant, port=settings.port,
                    grpc_port=settings.grpc_port, threads=settings.threads)
 
