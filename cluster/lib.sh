@@ -7,6 +7,10 @@ KUBE_VERSION="${KUBE_VERSION:-$(cat "$(dirname "${BASH_SOURCE[0]}")/kubernetes-v
 COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
+# Feature gates of the API server and the kubelet: container restart rules by exit code are
+# alpha in 1.34 (on by default from 1.35); the chart's restartRules and its e2e test use them.
+FEATURE_GATES="ContainerRestartRules=true"
+FEATURE_GATES_YAML="ContainerRestartRules: true"
 COREDNS_IMAGE="probe-demo.local/coredns:$COREDNS_VERSION"
 METRICS_SERVER_IMAGE="probe-demo.local/metrics-server:$METRICS_SERVER_VERSION"
 

@@ -108,7 +108,8 @@ start_apiserver() {
     --proxy-client-cert-file "$pki/front-proxy-client.crt" \
     --proxy-client-key-file "$pki/front-proxy-client.key" \
     --enable-aggregator-routing=true \
-    --kubelet-preferred-address-types InternalIP,Hostname
+    --kubelet-preferred-address-types InternalIP,Hostname \
+    --feature-gates "$FEATURE_GATES"
   wait_for 120 kube-apiserver kubectl get --raw /readyz
 }
 
@@ -206,6 +207,9 @@ imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 syncFrequency: 10s
 fileCheckFrequency: 5s
+featureGates: {$FEATURE_GATES_YAML}
+# This VM is cgroup v1, which kubelets from 1.35 refuse unless told otherwise.
+failCgroupV1: false
 YAML
   # Pods with dnsPolicy Default get no upstream resolver: the cluster reaches no other network.
   : > "$RUN/resolv.conf"

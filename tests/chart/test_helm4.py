@@ -6,13 +6,22 @@ import re
 
 import pytest
 import yaml
-from support.chart import BAD_VALUES, CHART, PRESETS, expected_error, helm_template, run, tool
+from support.chart import (
+    BAD_VALUES,
+    CHART,
+    PRESETS,
+    expected_error,
+    helm_template,
+    run,
+    tool,
+    values_args,
+)
 
 
 @pytest.mark.parametrize("values", [None, *PRESETS],
                          ids=lambda p: "defaults" if p is None else p.stem)
 def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
-    args = [] if values is None else ["-f", str(values)]
+    args = values_args(values)
     lint = run(tool("helm4"), "lint", "--strict", CHART, *args)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     rendered = {}

@@ -16,6 +16,7 @@ from support.chart import (
     helm_template,
     run,
     tool,
+    values_args,
 )
 
 
@@ -36,7 +37,7 @@ def test_ci_values_are_presets_or_defaults():
 @pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES],
                          ids=lambda p: "defaults" if p is None else f"{p.parent.name}/{p.name}")
 def test_lints_strictly_and_renders_schema_valid_objects(values):
-    args = [] if values is None else ["-f", str(values)]
+    args = values_args(values)
     lint = run(tool("helm"), "lint", "--strict", CHART, *args)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     rendered = helm_template(*args)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from support.browser import browser  # noqa: F401 - a fixture of the /ui tests
+from support.chart import values_args
 from support.cluster import CHART, OFFLINE_CLUSTER, PRESETS, Release, helm, kubectl, set_args
 
 
@@ -66,7 +67,7 @@ def install(namespace) -> Callable[..., Release]:
         release = Release(name="demo", namespace=namespace(ns_labels))
         args = ["install", release.name, str(CHART), "-n", release.namespace]
         if preset:
-            args += ["-f", str(PRESETS / f"{preset}.yaml")]
+            args += values_args(PRESETS / f"{preset}.yaml")
         args += set_args(list(sets))
         if wait:
             args += ["--wait", "--timeout", "180s"]

@@ -7,24 +7,9 @@ import re
 import shutil
 import subprocess
 
-from support.cluster import kubectl, run
+from support.cluster import disruption_rows, kubectl, rollout_test_log, run
 
 ALL = "rollout,delete,scale-down,evict"
-
-
-def rollout_test_log(release) -> tuple[str, bool]:
-    """helm test's output with the rollout check's log, and whether it passed."""
-    result = subprocess.run([shutil.which("helm"), "test", release.name, "-n",
-                             release.namespace, "--logs", "--timeout", "900s"],
-                            capture_output=True, text=True, timeout=960, check=False)
-    log = result.stdout + result.stderr
-    return log, result.returncode == 0 and "Phase:          Succeeded" in log
-
-
-def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
-    """The summary table of the check's log: disruption -> (attempts, failures)."""
-    rows = re.findall(r"^(rollout|delete|scale-down|evict)\s+(\d+)\s+(\d+)\s", log, re.M)
-    return {name: (int(attempts), int(failures)) for name, attempts, failures in rows}
 
 
 def test_helm_test_rollout_check_passes_every_disruption_on_zero_downtime(install):

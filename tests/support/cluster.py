@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -126,3 +127,18 @@ class Release:
         return helm("test", self.name, "-n", self.namespace, "--logs", "--timeout", "120s")
 
 
+
+
+def rollout_test_log(release: Release) -> tuple[str, bool]:
+    """helm test's output with the rollout check's log, and whether it passed."""
+    result = subprocess.run([_binary("helm"), "test", release.name, "-n",
+                             release.namespace, "--logs", "--timeout", "900s"],
+                            capture_output=True, text=True, timeout=960, check=False)
+    log = result.stdout + result.stderr
+    return log, result.returncode == 0 and "Phase:          Succeeded" in log
+
+
+def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
+    """The summary table of the check's log: disruption -> (attempts, failures)."""
+    rows = re.findall(r"^(rollout|delete|scale-down|evict)\s+(\d+)\s+(\d+)\s", log, re.M)
+    return {name: (int(attempts), int(failures)) for name, attempts, failures in rows}

@@ -91,4 +91,30 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- end }}
 {{- end }}
 
+{{- /* Lifecycle features: each needs a Kubernetes recent enough to honour it; an older API
+server would drop the field without a word, so the chart says so instead. */}}
+{{- $kube := .Capabilities.KubeVersion.Version }}
+{{- if and (eq (toString $v.sidecar.native) "true") (not (semverCompare ">=1.29-0" $kube)) }}
+{{- fail (printf "sidecar.native=true needs Kubernetes 1.29 or later (native sidecars: init containers with restartPolicy Always), and this cluster is %s: set sidecar.native=false" $kube) }}
+{{- end }}
+{{- if and $v.resizePolicy (not (semverCompare ">=1.33-0" $kube)) }}
+{{- fail (printf "resizePolicy needs Kubernetes 1.33 or later (in-place resize on by default), and this cluster is %s: leave resizePolicy empty" $kube) }}
+{{- end }}
+{{- if $v.restartRules.doNotRestartOnExitCodes }}
+{{- if not (semverCompare ">=1.34-0" $kube) }}
+{{- fail (printf "restartRules.doNotRestartOnExitCodes needs Kubernetes 1.34 or later (container restart rules), and this cluster is %s" $kube) }}
+{{- else if and (not (semverCompare ">=1.35-0" $kube)) (not $v.restartRules.featureGateEnabled) }}
+{{- fail (printf "restartRules.doNotRestartOnExitCodes needs the ContainerRestartRules feature gate on Kubernetes %s (it is on by default from 1.35): turn it on in the API server and kubelets, then set restartRules.featureGateEnabled=true" $kube) }}
+{{- end }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.probes.readiness.terminationGracePeriodSeconds) }}
+{{- fail "probes.readiness.terminationGracePeriodSeconds: Kubernetes allows it only on liveness and startup probes (a failed readiness probe kills nothing)" }}
+{{- end }}
+{{- range $name := list "liveness" "startup" }}
+{{- $probe := index $v.probes $name }}
+{{- if and $probe.enabled (not (kindIs "invalid" $probe.terminationGracePeriodSeconds)) (not (semverCompare ">=1.28-0" $kube)) }}
+{{- fail (printf "probes.%s.terminationGracePeriodSeconds needs Kubernetes 1.28 or later (per-probe grace period), and this cluster is %s" $name $kube) }}
+{{- end }}
+{{- end }}
+
 {{- end }}

@@ -100,6 +100,9 @@ periodSeconds: {{ $probe.periodSeconds }}
 timeoutSeconds: {{ $probe.timeoutSeconds }}
 successThreshold: {{ $probe.successThreshold }}
 failureThreshold: {{ $probe.failureThreshold }}
+{{- if not (kindIs "invalid" $probe.terminationGracePeriodSeconds) }}
+terminationGracePeriodSeconds: {{ $probe.terminationGracePeriodSeconds }}
+{{- end }}
 {{- end }}
 
 {{/* The preStop hook: native sleep where the cluster has it (1.30+), else exec sleep. */}}
@@ -134,4 +137,43 @@ for the settings left unset: server.port and server.drainSeconds.
 {{- else }}
 {{- .Values.server.drainSeconds }}
 {{- end }}
+{{- end }}
+
+{{/*
+"true" when the client runs as a native sidecar: sidecar.native, or where it is empty, the
+cluster's version (native sidecars are on by default from 1.29).
+*/}}
+{{- define "probe-demo.sidecarNative" -}}
+{{- if kindIs "invalid" .Values.sidecar.native }}
+{{- semverCompare ">=1.29-0" .Capabilities.KubeVersion.Version }}
+{{- else }}
+{{- .Values.sidecar.native }}
+{{- end }}
+{{- end }}
+
+{{/* The curl client of seed 004, as a regular container or a native sidecar. */}}
+{{- define "probe-demo.sidecar" -}}
+- name: client
+  image: "{{ .Values.sidecar.image.repository }}:{{ .Values.sidecar.image.tag }}"
+  imagePullPolicy: {{ .Values.sidecar.image.pullPolicy }}
+  {{- if eq (include "probe-demo.sidecarNative" .) "true" }}
+  # A native sidecar: started before the server, stopped after it.
+  restartPolicy: Always
+  {{- end }}
+  # Seed 004: a curl client in the same pod asks the server over localhost forever. It
+  # waits for the server to be ready first, and leaves at once on SIGTERM.
+  command:
+    - sh
+    - -c
+    - >-
+      trap 'exit 0' TERM;
+      until curl -fs -o /dev/null --max-time 1 "http://localhost:{{ include "probe-demo.port" . }}/readyz"; do sleep 0.2; done;
+      while true; do
+      curl -sS --max-time 5 "http://localhost:{{ include "probe-demo.port" . }}{{ .Values.sidecar.path }}";
+      sleep {{ .Values.sidecar.intervalSeconds }} & wait $!;
+      done
+  resources:
+    {{- toYaml .Values.sidecar.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
 {{- end }}

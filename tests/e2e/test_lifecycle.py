@@ -1,0 +1,209 @@
+"""Current Kubernetes lifecycle features, each shown working on the cluster: native sidecar,
+in-place resize, restart rules by exit code, per-probe grace period, CrashLoopBackOff."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import datetime
+
+import pytest
+from support.cluster import (
+    KUBE_VERSION,
+    OFFLINE_CLUSTER,
+    Release,
+    disruption_rows,
+    kubectl,
+    rollout_test_log,
+    wait_until,
+)
+
+KUBE_MINOR = tuple(map(int, KUBE_VERSION.split(".")[:2]))
+
+
+def pod_json(release: Release, name: str) -> dict:
+    return json.loads(kubectl("get", "pod", name, "-n", release.namespace, "-o", "json"))
+
+
+def running_pod(release: Release) -> dict:
+    return wait_until("a running pod", lambda: [
+        p for p in release.pods() if p["status"].get("phase") == "Running"], timeout=90)[0]
+
+
+def timestamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_native_sidecar_starts_first_is_answered_first_time_and_stops_after_the_server(
+        install):
+    release = install("sidecar-client", "server.drainSeconds=4")
+    pod = release.pod()
+    name = pod["metadata"]["name"]
+    client = pod["spec"]["initContainers"][0]
+    assert (client["name"], client["restartPolicy"]) == ("client", "Always")
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["server"]
+    client_started = timestamp(pod["status"]["initContainerStatuses"][0]["state"]["running"][
+        "startedAt"])
+    server_started = timestamp(release.container_status(pod)["state"]["running"]["startedAt"])
+    assert client_started <= server_started
+    # The client waits for the server's readiness: its very first request is answered.
+    first = wait_until("the client's first answer",
+                       lambda: release.logs(name, container="client").splitlines(), timeout=30)[0]
+    assert first.endswith(f"from {name}"), first
+    # On delete, the server drains for 4 s; the native sidecar is stopped only after the
+    # server has exited, so it is still answered during the drain.
+    follow = subprocess.Popen(["kubectl", "logs", "-f", "--timestamps", "-n", release.namespace,
+                               name, "-c", "client"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    deleted = time.time()
+    kubectl("delete", "pod", name, "-n", release.namespace, "--wait=false")
+    try:
+        lines = follow.communicate(timeout=60)[0].splitlines()
+    finally:
+        follow.kill()
+    answered = [timestamp(line.split(" ", 1)[0]) for line in lines
+                if line.endswith(f"from {name}")]
+    assert answered and max(answered) >= deleted + 2.5, \
+        f"last answer {max(answered) - deleted:.1f}s after the delete:\n" + "\n".join(lines[-8:])
+    print(f"native sidecar: last answer {max(answered) - deleted:.1f}s after the delete")
+
+
+def test_a_pod_with_a_native_sidecar_passes_helm_test_and_rolls_out_losing_nothing(install):
+    release = install("zero-downtime", "sidecar.enabled=true", "rolloutCheck.enabled=true",
+                      "rolloutCheck.disruptions={rollout}", "rolloutCheck.rate=100")
+    assert release.pod()["spec"]["initContainers"][0]["restartPolicy"] == "Always"
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    attempts, failures = disruption_rows(log)["rollout"]
+    assert attempts > 500 and failures == 0, log
+
+
+def throttled_share(release: Release, name: str, seconds: float = 6) -> float:
+    """The share of CFS periods in which the container was throttled, over `seconds`, read
+    inside it (cgroup v2: cpu.stat at the root; v1: in the cpu controller's folder)."""
+    def stat() -> dict[str, int]:
+        text = release.exec(name, "sh", "-c", "cat /sys/fs/cgroup/cpu.stat 2>/dev/null "
+                                              "|| cat /sys/fs/cgroup/cpu/cpu.stat")
+        return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
+
+    before = stat()
+    time.sleep(seconds)
+    after = stat()
+    periods = after["nr_periods"] - before["nr_periods"]
+    return (after["nr_throttled"] - before["nr_throttled"]) / max(periods, 1)
+
+
+def resize(release: Release, name: str, limits: dict[str, str]) -> None:
+    patch = {"spec": {"containers": [{"name": "server", "resources": {"limits": limits}}]}}
+    kubectl("patch", "pod", name, "-n", release.namespace, "--subresource", "resize",
+            "--patch", json.dumps(patch))
+
+
+def test_in_place_resize_lifts_the_cpu_limit_without_a_restart_and_memory_restarts(install):
+    release = install("in-place-resize")
+    name = running_pod(release)["metadata"]["name"]
+    wait_until("throttling at the 1-CPU limit",
+               lambda: throttled_share(release, name, 2) > 0.3, timeout=60)
+    before = throttled_share(release, name)
+    resize(release, name, {"cpu": "2"})
+
+    def resized():
+        status = release.container_status(pod_json(release, name))
+        return status.get("resources", {}).get("limits", {}).get("cpu") == "2" and status
+
+    status = wait_until("the new CPU limit in the container status", resized, timeout=60)
+    assert status["restartCount"] == 0
+    after = throttled_share(release, name)
+    print(f"in-place resize: throttled in {before:.0%} of periods at 1 CPU, {after:.0%} at 2")
+    assert after < before / 2
+
+    resize(release, name, {"memory": "320Mi"})
+    status = wait_until(
+        "the memory resize to restart the container",
+        lambda: (s := release.container_status(pod_json(release, name)))["restartCount"] == 1
+        and s.get("resources", {}).get("limits", {}).get("memory") == "320Mi" and s,
+        timeout=90)
+    assert status["resources"]["limits"]["cpu"] == "2"
+
+
+@pytest.mark.skipif(KUBE_MINOR < (1, 35) and not OFFLINE_CLUSTER,
+                    reason="restart rules are behind a feature gate before 1.35")
+def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(install):
+    release = install("restart-rules")
+    name = running_pod(release)["metadata"]["name"]
+    release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=3")
+    status = wait_until("a restart after exit code 3",
+                        lambda: (s := release.container_status(pod_json(release, name)))
+                        .get("restartCount") == 1 and "running" in s["state"] and s,
+                        timeout=60)
+    assert status["lastState"]["terminated"]["exitCode"] == 3
+    wait_until("the server to answer again", lambda: release.exec(
+        name, "curl", "-s", "http://localhost:5000/livez").startswith("alive"), timeout=30)
+    release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=42")
+    pod = wait_until("the pod to fail", lambda: (p := pod_json(release, name))["status"][
+        "phase"] == "Failed" and p, timeout=60)
+    status = release.container_status(pod)
+    assert status["state"]["terminated"]["exitCode"] == 42
+    time.sleep(15)  # longer than the first back-off: still not restarted
+    status = release.container_status(pod_json(release, name))
+    assert status["restartCount"] == 1 and "terminated" in status["state"]
+
+
+def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_the_drain(
+        install):
+    release = install("liveness-grace")
+    name = running_pod(release)["metadata"]["name"]
+    release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:8080/start-failing")
+    status = wait_until("the liveness restart",
+                        lambda: (s := release.container_status(pod_json(release, name)))
+                        .get("restartCount") == 1 and s, timeout=60)
+    terminated = status["lastState"]["terminated"]
+    # SIGKILL after the probe's 3 s, in the middle of the server's 20 s drain.
+    assert terminated["exitCode"] == 137, terminated
+    events = json.loads(kubectl("get", "events", "-n", release.namespace, "-o", "json"))
+    killing = [e for e in events["items"] if e["reason"] == "Killing"
+               and "failed liveness probe" in e["message"]]
+    assert killing, events
+    killed_after = timestamp(terminated["finishedAt"]) - timestamp(
+        killing[0].get("lastTimestamp") or killing[0]["eventTime"])
+    print(f"liveness grace: killed {killed_after:.0f}s after the kubelet's SIGTERM")
+    assert 1 <= killed_after <= 6
+    previous = release.logs(name, previous=True)
+    assert '"field": "draining", "value": true' in previous and '"event": "stopped"' not in \
+        previous
+
+    wait_until("the restarted server to be ready",
+               lambda: release.container_status(pod_json(release, name)).get("ready"),
+               timeout=60)
+    began = time.monotonic()
+    kubectl("delete", "pod", name, "-n", release.namespace, "--wait=true", "--timeout=90s")
+    took = time.monotonic() - began
+    print(f"liveness grace: a delete took {took:.0f}s (20 s drain, 60 s grace)")
+    assert took >= 19
+
+
+def test_crash_loop_back_off_grows_between_restarts(install):
+    release = install("crashloop", wait=False)
+    name = wait_until("the pod", release.pods, timeout=60)[0]["metadata"]["name"]
+    starts: list[float] = []
+    waiting: set[str] = set()
+    deadline = time.monotonic() + 150
+    while len(starts) < 4 and time.monotonic() < deadline:
+        status = release.container_status(pod_json(release, name))
+        state = status.get("state", {})
+        if "running" in state:
+            started = timestamp(state["running"]["startedAt"])
+            if not starts or started > starts[-1]:
+                starts.append(started)
+        waiting.add(state.get("waiting", {}).get("reason", ""))
+        time.sleep(0.5)
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    print(f"crash loop: {len(starts)} starts, {', '.join(f'{g:.0f}s' for g in gaps)} apart")
+    assert len(starts) == 4, starts
+    assert "CrashLoopBackOff" in waiting
+    # Each start comes 2 s (the crash) plus the kubelet's back-off after the last: none for
+    # the first restart, then 10 s, 20 s, ... (measured here: 3 s, 18 s, 33 s apart).
+    assert gaps[0] < gaps[1] < gaps[2] and gaps[2] > 1.5 * gaps[0], gaps
+    assert "Back-off restarting failed container server" in kubectl(
+        "get", "events", "-n", release.namespace, "-o", "jsonpath={.items[*].message}")
