@@ -3,6 +3,7 @@ in-place resize, restart rules by exit code, per-probe grace period, CrashLoopBa
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import time
@@ -198,7 +199,7 @@ def test_crash_loop_back_off_grows_between_restarts(install):
                 starts.append(started)
         waiting.add(state.get("waiting", {}).get("reason", ""))
         time.sleep(0.5)
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     print(f"crash loop: {len(starts)} starts, {', '.join(f'{g:.0f}s' for g in gaps)} apart")
     assert len(starts) == 4, starts
     assert "CrashLoopBackOff" in waiting
