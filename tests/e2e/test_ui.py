@@ -80,8 +80,9 @@ def test_seed_001_the_liveness_switch_on_the_page_restarts_the_container(install
     banner = ui.page.inner_text("#banner")
     print(f"start-failing: {banner}")
     assert "liveness was failing" in banner
-    status = json.loads(kubectl("get", "pod", pod, "-n", release.namespace, "-o", "json"))
-    assert release.container_status(status)["restartCount"] >= 1
+    wait_until("the restart in the pod's status", lambda: release.container_status(json.loads(
+        kubectl("get", "pod", pod, "-n", release.namespace, "-o", "json")))["restartCount"] >= 1,
+        timeout=30)
 
 
 def test_seed_002_the_page_names_the_tag_and_counts_the_clients_requests(install, look,
