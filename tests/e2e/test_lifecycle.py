@@ -9,18 +9,15 @@ import subprocess
 import time
 from datetime import datetime
 
-import pytest
 from support.cluster import (
-    KUBE_VERSION,
     OFFLINE_CLUSTER,
     Release,
     disruption_rows,
     kubectl,
+    needs_kubernetes,
     rollout_test_log,
     wait_until,
 )
-
-KUBE_MINOR = tuple(map(int, KUBE_VERSION.split(".")[:2]))
 
 
 def pod_json(release: Release, name: str) -> dict:
@@ -38,6 +35,7 @@ def timestamp(text: str) -> float:
 
 def test_native_sidecar_starts_first_is_answered_first_time_and_stops_after_the_server(
         install):
+    needs_kubernetes(29, "a native sidecar")
     release = install("sidecar-client", "server.drainSeconds=5", "sidecar.intervalSeconds=1")
     pod = release.pod()
     name = pod["metadata"]["name"]
@@ -72,6 +70,7 @@ def test_native_sidecar_starts_first_is_answered_first_time_and_stops_after_the_
 
 
 def test_a_pod_with_a_native_sidecar_passes_helm_test_and_rolls_out_losing_nothing(install):
+    needs_kubernetes(29, "a native sidecar")
     release = install("zero-downtime", "sidecar.enabled=true", "rolloutCheck.enabled=true",
                       "rolloutCheck.disruptions={rollout}", "rolloutCheck.rate=100")
     assert release.pod()["spec"]["initContainers"][0]["restartPolicy"] == "Always"
@@ -103,6 +102,7 @@ def resize(release: Release, name: str, limits: dict[str, str]) -> None:
 
 
 def test_in_place_resize_lifts_the_cpu_limit_without_a_restart_and_memory_restarts(install):
+    needs_kubernetes(33, "in-place resize")
     release = install("in-place-resize")
     name = running_pod(release)["metadata"]["name"]
     wait_until("throttling at the 1-CPU limit",
@@ -129,9 +129,9 @@ def test_in_place_resize_lifts_the_cpu_limit_without_a_restart_and_memory_restar
     assert status["resources"]["limits"]["cpu"] == "2"
 
 
-@pytest.mark.skipif(KUBE_MINOR < (1, 35) and not OFFLINE_CLUSTER,
-                    reason="restart rules are behind a feature gate before 1.35")
 def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(install):
+    if not OFFLINE_CLUSTER:  # ours turns the feature gate on where 1.34 needs it
+        needs_kubernetes(35, "container restart rules (without a feature gate)")
     release = install("restart-rules")
     name = running_pod(release)["metadata"]["name"]
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=3")
@@ -154,6 +154,7 @@ def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(inst
 
 def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_the_drain(
         install):
+    needs_kubernetes(28, "a per-probe grace period")
     release = install("liveness-grace")
     name = running_pod(release)["metadata"]["name"]
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:8080/start-failing")

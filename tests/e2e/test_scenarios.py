@@ -8,17 +8,15 @@ import pytest
 from support.cluster import (
     CHART,
     IMAGE,
-    KUBE_VERSION,
     ROOT,
     Release,
     helm,
     kubectl,
+    kubelet_agent,
     run,
     set_args,
     wait_until,
 )
-
-KUBE_MINOR = KUBE_VERSION.rsplit(".", 1)[0]  # the kubelet's User-Agent: kube-probe/1.34
 
 
 def restart_count(release: Release, pod_name: str) -> int:
@@ -35,7 +33,7 @@ def test_unhealthy_restarts_after_n_checks_and_sends_the_custom_header(install):
     checks = [e for e in previous if e.get("event") == "probe" and e["path"] == "/healthcheck"]
     assert [e["status"] for e in checks[:6]] == [200] * 5 + [503]
     assert all(e["headers"].get("Custom-Header") == "Awesome" for e in checks)
-    assert all(e["user_agent"].startswith(f"kube-probe/{KUBE_MINOR}") for e in checks)
+    assert all(e["user_agent"].startswith(kubelet_agent()) for e in checks)
 
 
 def test_start_failing_restarts_within_period_times_threshold(install):

@@ -11,9 +11,7 @@ import json
 
 import pytest
 from support.browser import UiPage
-from support.cluster import KUBE_VERSION, Release, kubectl, wait_until
-
-KUBELET = f"kube-probe/{KUBE_VERSION.rsplit('.', 1)[0]}"
+from support.cluster import Release, kubectl, kubelet_agent, wait_until
 
 
 def server_port(pod: dict) -> int:
@@ -46,7 +44,7 @@ def look(browser, tmp_path):
 
 def kubelet_hit(ui: UiPage, path: str, status: str, timeout: float = 60):
     """The newest row of the kubelet's probes of `path` that answered `status`."""
-    row = ui.page.locator("#hits tr", has_text=KUBELET).filter(
+    row = ui.page.locator("#hits tr", has_text=kubelet_agent()).filter(
         has=ui.page.locator(f'td:text-is("{path}")')).filter(
         has=ui.page.locator(f'td.status:text-is("{status}")'))
     row.first.wait_for(timeout=timeout * 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -50,6 +51,25 @@ def kubectl(*args: str, **kwargs: Any) -> str:
 
 def helm(*args: str, **kwargs: Any) -> str:
     return run(_binary("helm"), *args, **kwargs)
+
+
+@functools.cache
+def server_minor() -> tuple[int, int]:
+    """The cluster's Kubernetes (major, minor): what its kubelets and API server do."""
+    info = json.loads(kubectl("version", "-o", "json"))["serverVersion"]
+    return int(info["major"]), int(info["minor"].rstrip("+"))
+
+
+def kubelet_agent() -> str:
+    """The User-Agent of this cluster's kubelet probes, e.g. kube-probe/1.34."""
+    return "kube-probe/{}.{}".format(*server_minor())
+
+
+def needs_kubernetes(minor: int, what: str) -> None:
+    """Skip the test on a cluster older than 1.`minor`."""
+    if server_minor() < (1, minor):
+        pytest.skip(f"{what} needs Kubernetes 1.{minor}; this cluster is "
+                    "{}.{}".format(*server_minor()))
 
 
 def set_args(values: list[str]) -> list[str]:
