@@ -7,7 +7,9 @@ SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/probe-demo
 export DEMO_CACHE_DIR := $(CACHE)
 TOOLS_BIN := $(CACHE)/tools/bin
-KUBE_VERSION := $(shell cat cluster/kubernetes-version)
+# The cluster's Kubernetes; `make cluster-up KUBE_VERSION=v1.34.2` starts the previous one instead.
+KUBE_VERSION ?= $(shell cat cluster/kubernetes-version)
+export KUBE_VERSION
 KUBE_BIN := $(CACHE)/kubernetes/$(KUBE_VERSION)/bin
 export PATH := $(CURDIR)/.venv/bin:$(TOOLS_BIN):$(KUBE_BIN):$(PATH)
 export HELM_PLUGINS := $(CACHE)/tools/helm-plugins

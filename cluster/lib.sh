@@ -8,9 +8,15 @@ COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 # Feature gates of the API server and the kubelet: container restart rules by exit code are
-# alpha in 1.34 (on by default from 1.35); the chart's restartRules and its e2e test use them.
+# on by default from 1.35, alpha in 1.34 (KUBE_VERSION=v1.34.2 still gets a cluster where the
+# chart's restartRules and its e2e test work).
 FEATURE_GATES="ContainerRestartRules=true"
 FEATURE_GATES_YAML="ContainerRestartRules: true"
+KUBE_MINOR="${KUBE_VERSION#v1.}"; KUBE_MINOR="${KUBE_MINOR%%.*}"
+# The kubelet's longest CrashLoopBackOff delay (300 s by default), where it may be set
+# (KubeletCrashLoopBackOffMax: beta and on from 1.35): short, so the crashloop scenario
+# shows the back-off reach its cap within a minute.
+CRASHLOOP_MAX_RESTART_PERIOD="20s"
 COREDNS_IMAGE="probe-demo.local/coredns:$COREDNS_VERSION"
 METRICS_SERVER_IMAGE="probe-demo.local/metrics-server:$METRICS_SERVER_VERSION"
 

@@ -186,6 +186,10 @@ TOML
 start_node() {
   local pki="$RUN/pki"
   mkdir -p "$RUN/kubelet" "$RUN/pod-logs"
+  local crashloop=""
+  if (( KUBE_MINOR >= 35 )); then
+    crashloop="crashLoopBackOff: {maxContainerRestartPeriod: $CRASHLOOP_MAX_RESTART_PERIOD}"
+  fi
   write_config "$RUN/kubelet-config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -210,6 +214,7 @@ fileCheckFrequency: 5s
 featureGates: {$FEATURE_GATES_YAML}
 # This VM is cgroup v1, which kubelets from 1.35 refuse unless told otherwise.
 failCgroupV1: false
+$crashloop
 YAML
   # Pods with dnsPolicy Default get no upstream resolver: the cluster reaches no other network.
   : > "$RUN/resolv.conf"

@@ -90,12 +90,15 @@ fi
 ln -sfn "$BIN/helm-unittest" "$unittest_dir/untt-linux-$(go env GOARCH)"
 
 
-# kubeconform's schemas, made offline from the OpenAPI spec of the Kubernetes we target.
-schemas="$TOOLS/kubeconform-schemas/$KUBE_VERSION"
-if [[ ! -f "$schemas/deployment-apps-v1.json" ]]; then
-  log "generating kubeconform schemas for $KUBE_VERSION"
-  k8s_dir=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  python3 "$(dirname "$0")/k8s_json_schemas.py" "$k8s_dir/api/openapi-spec/swagger.json" "$schemas" >/dev/null
-fi
-ln -sfn "$schemas" "$TOOLS/kubeconform-schemas/current"
+# kubeconform's schemas, made offline from the OpenAPI spec of each Kubernetes the chart
+# tests check against: the cluster's, and the previous minor (cluster/kubernetes-version-previous).
+previous=$(cat "$(dirname "$0")/../cluster/kubernetes-version-previous")
+for version in "$KUBE_VERSION" "$previous"; do
+  schemas="$TOOLS/kubeconform-schemas/$version"
+  if [[ ! -f "$schemas/deployment-apps-v1.json" ]]; then
+    log "generating kubeconform schemas for $version"
+    k8s_dir=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$version" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    python3 "$(dirname "$0")/k8s_json_schemas.py" "$k8s_dir/api/openapi-spec/swagger.json" "$schemas" >/dev/null
+  fi
+done

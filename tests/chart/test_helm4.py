@@ -6,10 +6,12 @@ import re
 
 import pytest
 import yaml
+from support import KUBE_VERSION
 from support.chart import (
     BAD_VALUES,
     CHART,
     PRESETS,
+    bad_values_kube_version,
     expected_error,
     helm_template,
     run,
@@ -22,7 +24,7 @@ from support.chart import (
                          ids=lambda p: "defaults" if p is None else p.stem)
 def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
     args = values_args(values)
-    lint = run(tool("helm4"), "lint", "--strict", CHART, *args)
+    lint = run(tool("helm4"), "lint", "--strict", "--kube-version", KUBE_VERSION, CHART, *args)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     rendered = {}
     for helm in ("helm", "helm4"):
@@ -34,6 +36,7 @@ def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
 
 @pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
 def test_helm4_refuses_bad_values_naming_the_key(values):
-    rendered = helm_template("-f", str(values), helm="helm4")
+    rendered = helm_template("-f", str(values), helm="helm4",
+                             kube_version=bad_values_kube_version(values))
     assert rendered.returncode != 0, f"{values.name} rendered without error"
     assert re.search(expected_error(values), rendered.stderr), rendered.stderr

@@ -9,12 +9,14 @@ from support.chart import (
     BAD_VALUES,
     CHART,
     CI_VALUES,
+    KUBE_VERSIONS,
     PRESETS,
     ROOT,
-    SCHEMAS,
+    bad_values_kube_version,
     expected_error,
     helm_template,
     run,
+    schemas,
     tool,
     values_args,
 )
@@ -34,25 +36,26 @@ def test_ci_values_are_presets_or_defaults():
     assert len(CI_VALUES) >= 5
 
 
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES],
                          ids=lambda p: "defaults" if p is None else f"{p.parent.name}/{p.name}")
-def test_lints_strictly_and_renders_schema_valid_objects(values):
-    args = values_args(values)
-    lint = run(tool("helm"), "lint", "--strict", CHART, *args)
+def test_lints_strictly_and_renders_schema_valid_objects(values, kube_version):
+    """On the cluster's Kubernetes and on the previous minor, each against its own schemas."""
+    args = values_args(values, kube_version)
+    lint = run(tool("helm"), "lint", "--strict", "--kube-version", kube_version, CHART, *args)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    rendered = helm_template(*args)
+    rendered = helm_template(*args, kube_version=kube_version)
     assert rendered.returncode == 0, rendered.stderr
-    location = f"{SCHEMAS}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
-    checked = run(tool("kubeconform"), "-strict", "-summary", "-schema-location", location,
-                  stdin=rendered.stdout)
+    checked = run(tool("kubeconform"), "-strict", "-summary", "-schema-location",
+                  schemas(kube_version), stdin=rendered.stdout)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Invalid: 0, Errors: 0, Skipped: 0" in checked.stdout
 
 
 def test_kubeconform_catches_a_misspelt_field():
     rendered = helm_template().stdout.replace("containerPort:", "containerPortt:")
-    location = f"{SCHEMAS}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
-    checked = run(tool("kubeconform"), "-strict", "-schema-location", location, stdin=rendered)
+    checked = run(tool("kubeconform"), "-strict", "-schema-location", schemas(),
+                  stdin=rendered)
     assert checked.returncode != 0
     assert "containerPortt" in checked.stdout
 
@@ -60,12 +63,14 @@ def test_kubeconform_catches_a_misspelt_field():
 @pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
 def test_bad_values_are_refused_naming_the_key(values):
     pattern = expected_error(values)
-    rendered = helm_template("-f", str(values))
+    kube_version = bad_values_kube_version(values)
+    rendered = helm_template("-f", str(values), kube_version=kube_version)
     assert rendered.returncode != 0, f"{values.name} rendered without error"
     assert re.search(pattern, rendered.stderr), rendered.stderr
     if pattern.startswith(("at '", "additional properties")):
         # Schema errors stop `helm lint` too (template `fail`s are only INFO there).
-        lint = run(tool("helm"), "lint", "--strict", CHART, "-f", str(values))
+        lint = run(tool("helm"), "lint", "--strict", "--kube-version", kube_version, CHART,
+                   "-f", str(values))
         assert lint.returncode != 0
         assert re.search(pattern, lint.stdout + lint.stderr)
 

@@ -132,3 +132,10 @@ def test_each_seed_guide_shows_the_live_page(guide):
     path = ROOT / "docs" / f"{guide}.md"
     assert any(re.search(r"images/ui-[a-z0-9-]+\.png$", p) for p in pictures(path))
     assert "port-forward" in path.read_text()
+
+
+def test_the_readme_names_the_clusters_kubernetes_version():
+    version = (ROOT / "cluster" / "kubernetes-version").read_text().strip()
+    readme = (ROOT / "README.md").read_text()
+    assert f"kubernetes/{version}/bin" in readme
+    assert f"Kubernetes {version.rsplit('.', 1)[0]} built" in readme

@@ -16,6 +16,7 @@ from support.cluster import (
     kubectl,
     needs_kubernetes,
     rollout_test_log,
+    server_minor,
     wait_until,
 )
 
@@ -140,8 +141,10 @@ def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(inst
                         .get("restartCount") == 1 and "running" in s["state"] and s,
                         timeout=60)
     assert status["lastState"]["terminated"]["exitCode"] == 3
-    wait_until("the server to answer again", lambda: release.exec(
-        name, "curl", "-s", "http://localhost:5000/livez").startswith("alive"), timeout=30)
+    # Until the restarted server listens, curl fails: asked again, not an error.
+    wait_until("the server to answer again", lambda: kubectl(
+        "exec", "-n", release.namespace, name, "-c", "server", "--", "curl", "-s",
+        "http://localhost:5000/livez", check=False).startswith("alive"), timeout=30)
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=42")
     pod = wait_until("the pod to fail", lambda: (p := pod_json(release, name))["status"][
         "phase"] == "Failed" and p, timeout=60)
@@ -187,12 +190,16 @@ def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_th
 
 
 def test_crash_loop_back_off_grows_between_restarts(install):
+    # Our cluster's kubelets cap the back-off at 20 s where they may (1.35+, the kubelet's
+    # crashLoopBackOff.maxContainerRestartPeriod; cluster/lib.sh): one start more shows it.
+    capped = OFFLINE_CLUSTER and server_minor() >= (1, 35)
+    wanted = 5 if capped else 4
     release = install("crashloop", wait=False)
     name = wait_until("the pod", release.pods, timeout=60)[0]["metadata"]["name"]
     starts: list[float] = []
     waiting: set[str] = set()
-    deadline = time.monotonic() + 150
-    while len(starts) < 4 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 180
+    while len(starts) < wanted and time.monotonic() < deadline:
         status = release.container_status(pod_json(release, name))
         state = status.get("state", {})
         if "running" in state:
@@ -203,10 +210,14 @@ def test_crash_loop_back_off_grows_between_restarts(install):
         time.sleep(0.5)
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     print(f"crash loop: {len(starts)} starts, {', '.join(f'{g:.0f}s' for g in gaps)} apart")
-    assert len(starts) == 4, starts
+    assert len(starts) == wanted, starts
     assert "CrashLoopBackOff" in waiting
     # Each start comes 2 s (the crash) plus the kubelet's back-off after the last: none for
-    # the first restart, then 10 s, 20 s, ... (measured here: 3 s, 18 s, 33 s apart).
+    # the first restart, then 10 s, 20 s, 40 s, ... (and the kubelet's next look at the pod).
     assert gaps[0] < gaps[1] < gaps[2] and gaps[2] > 1.5 * gaps[0], gaps
+    if capped:
+        # Capped at 20 s: the fourth wait is no longer than the third, where it would
+        # otherwise be 40 s.
+        assert gaps[3] < 20 + 2 + 14, gaps
     assert "Back-off restarting failed container server" in kubectl(
         "get", "events", "-n", release.namespace, "-o", "jsonpath={.items[*].message}")

@@ -101,7 +101,7 @@ def test_seed_003_cpu_throttling_shows_beside_the_limit(install, look, tmp_path)
     release = install("cpu-throttle")
     ui, _ = look(release)
     cpu = ui.page.locator("#cpu")
-    assert cpu.locator('dd[data-term="limit"]').inner_text() == "1 CPUs"
+    assert cpu.locator('dd[data-term="limit"]').inner_text() == "1 CPU"
     assert ui.page.locator('#memory dd[data-term="limit"]').inner_text() == "256.0 MiB"
     throttled = cpu.locator('dd[data-term="throttled now"]')
     wait_until("throttled periods on the page",

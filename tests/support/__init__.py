@@ -13,5 +13,8 @@ CHART = ROOT / "charts" / "probe-demo"
 CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
 # The offline cluster's Kubernetes version, e.g. "1.34.2" (cluster/kubernetes-version).
 KUBE_VERSION = (ROOT / "cluster" / "kubernetes-version").read_text().strip().removeprefix("v")
+# The previous minor, which the chart tests check too (cluster/kubernetes-version-previous).
+PREVIOUS_KUBE_VERSION = (ROOT / "cluster" / "kubernetes-version-previous").read_text().strip(
+).removeprefix("v")
 
-__all__ = ["APP_VERSION", "CACHE", "CHART", "KUBE_VERSION", "ROOT"]
+__all__ = ["APP_VERSION", "CACHE", "CHART", "KUBE_VERSION", "PREVIOUS_KUBE_VERSION", "ROOT"]

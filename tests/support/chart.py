@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from support import CACHE, CHART, KUBE_VERSION, ROOT
+from support import CACHE, CHART, KUBE_VERSION, PREVIOUS_KUBE_VERSION, ROOT
 
-SCHEMAS = CACHE / "tools" / "kubeconform-schemas" / "current"
+# Every Kubernetes the chart is checked against: the cluster's and the previous minor.
+KUBE_VERSIONS = (KUBE_VERSION, PREVIOUS_KUBE_VERSION)
 PRESETS = sorted((CHART / "presets").glob("*.yaml"))
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 BAD_VALUES = sorted((ROOT / "tests" / "chart" / "bad-values").glob("*.yaml"))
@@ -21,12 +22,19 @@ BAD_VALUES = sorted((ROOT / "tests" / "chart" / "bad-values").glob("*.yaml"))
 GATED_PRESETS = {"restart-rules": "restartRules.featureGateEnabled=true"}
 
 
-def values_args(path: Path | None) -> list[str]:
-    """helm's arguments for a values file (none for the defaults), with what it needs here."""
+def schemas(version: str = KUBE_VERSION) -> str:
+    """kubeconform's -schema-location for a Kubernetes version (made by `make tools`)."""
+    return f"{CACHE}/tools/kubeconform-schemas/v{version}/{{{{ .ResourceKind }}}}" \
+           "{{ .KindSuffix }}.json"
+
+
+def values_args(path: Path | None, kube_version: str = KUBE_VERSION) -> list[str]:
+    """helm's arguments for a values file (none for the defaults), with what it needs on
+    that Kubernetes version."""
     if path is None:
         return []
     args = ["-f", str(path)]
-    if path.stem in GATED_PRESETS and tuple(map(int, KUBE_VERSION.split(".")[:2])) < (1, 35):
+    if path.stem in GATED_PRESETS and tuple(map(int, kube_version.split(".")[:2])) < (1, 35):
         args += ["--set", GATED_PRESETS[path.stem]]
     return args
 
@@ -36,6 +44,13 @@ def expected_error(path: Path) -> str:
     first = path.read_text().splitlines()[0]
     assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <regex>'"
     return first.removeprefix("# expect: ")
+
+
+def bad_values_kube_version(path: Path) -> str:
+    """The Kubernetes a bad values file is refused on: the cluster's, or the previous minor's
+    when its second line says `# on: previous` (a refusal only an older version makes)."""
+    lines = path.read_text().splitlines()
+    return PREVIOUS_KUBE_VERSION if lines[1:2] == ["# on: previous"] else KUBE_VERSION
 
 
 def tool(name: str) -> str:

@@ -35,6 +35,10 @@ function duration(seconds) {
   return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
 }
 
+function cpus(n) {
+  return `${n} CPU${n === 1 ? "" : "s"}`;
+}
+
 function clock(epoch) {
   const d = new Date(epoch * 1000);
   return d.toLocaleTimeString([], { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
@@ -116,8 +120,8 @@ function drawResources(s, before) {
     : `${Math.round(cpuShare * 100)}% of the CPU limit`);
   $("cpu").replaceChildren(
     ...pair("using", cores === null ? "—" : `${cores.toFixed(2)} CPUs`),
-    ...pair("limit", cpuLimit ? `${cpuLimit} CPUs` : "none"),
-    ...pair("burning on purpose", `${st.cpu_target} CPUs`),
+    ...pair("limit", cpuLimit ? cpus(cpuLimit) : "none"),
+    ...pair("burning on purpose", cpus(st.cpu_target)),
     ...pair("throttled now", throttledShare === null ? "—"
             : `${Math.round(throttledShare * 100)}% of periods`, throttledShare > 0.2),
     ...pair("throttled periods", cpu.throttled_periods === null ? "—"
