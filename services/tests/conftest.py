@@ -51,8 +51,8 @@ def start_server(tmp_path) -> Iterator:
     """Start `probe-demo serve` as a real process and wait for /livez."""
     started: list[RunningServer] = []
 
-    def start(*args: str, wait: bool = True) -> RunningServer:
-        port, grpc_port = free_port(), free_port()
+    def start(*args: str, wait: bool = True, port: int | None = None) -> RunningServer:
+        port, grpc_port = port or free_port(), free_port()
         log_path = tmp_path / f"server-{port}.log"
         command = [sys.executable, "-m", "probe_demo", "serve", "--host", "127.0.0.1",
                    "--port", str(port), "--grpc-port", str(grpc_port), *args]

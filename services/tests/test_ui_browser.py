@@ -139,6 +139,26 @@ def test_crash_exits_with_the_code_and_the_page_says_contact_is_lost(start_serve
     ui.page.locator("#contact.lost", has_text="no answer since").wait_for(timeout=3000)
 
 
+def test_after_a_restart_and_a_reload_the_page_says_the_server_restarted(start_server,
+                                                                         open_ui):
+    """As after `kubectl port-forward` is run again: same address, a new server process."""
+    first = start_server("--enable-faults")
+    ui = open_ui(first)
+    ui.page.click("#fail-liveness")
+    ui.page.locator(".tile", has_text="liveness").filter(has_text="failing").wait_for(
+        timeout=2000)
+    ui.page.fill("#exit-code", "1")
+    ui.page.click("#crash")
+    assert first.process.wait(timeout=10) == 1
+    start_server("--enable-faults", port=first.port)
+    ui.page.reload()
+    banner = ui.page.locator("#banner", has_text="The server restarted")
+    banner.wait_for(timeout=3000)
+    assert "Its liveness was failing: the kubelet restarted it." in banner.inner_text()
+    ui.page.reload()  # the notice outlives a reload too
+    banner.wait_for(timeout=3000)
+
+
 @pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["375px", "1440px"])
 def test_the_page_is_usable_on_a_phone_and_a_laptop(start_server, open_ui, tmp_path, viewport):
     server = start_server("--variant", "unhealthy", "--enable-faults")

@@ -127,11 +127,14 @@ class Release:
         return kubectl(*args, *(["--previous"] if previous else []))
 
     @contextmanager
-    def port_forward(self, pod_name: str, port: int) -> Iterator[str]:
-        """`kubectl port-forward` to the pod, as a reader does; yields http://127.0.0.1:PORT."""
+    def port_forward(self, pod_name: str, port: int, local_port: int | None = None
+                     ) -> Iterator[str]:
+        """`kubectl port-forward` to the pod, as a reader does, from `local_port` (or any
+        free one); yields http://127.0.0.1:PORT."""
         process = subprocess.Popen(
             [_binary("kubectl"), "port-forward", "-n", self.namespace, f"pod/{pod_name}",
-             f":{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             f"{local_port or ''}:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
         try:
             line = process.stdout.readline()  # Forwarding from 127.0.0.1:NNNNN -> PORT
             if "Forwarding from 127.0.0.1:" not in line:

@@ -8,7 +8,13 @@ const POLL_MS = 1000;
 const BASE = location.pathname.replace(/ui\/?$/, "");
 const $ = (id) => document.getElementById(id);
 
-let previous = null;      // the last snapshot, for rates and restart detection
+// The last snapshot, for rates and restart detection. It is kept in the tab's session
+// storage too: `kubectl port-forward` stops when a poll meets a restarting container, and
+// after the reader runs it again and reloads, the page still knows what it saw before.
+const STORED = "probe-demo-last-snapshot";
+const STORED_BANNER = "probe-demo-restart-banner";
+const REMEMBER_SECONDS = 600;
+let previous = null;
 let lostSince = null;     // when the server stopped answering
 let newestSeen = 0;       // time of the newest probe hit drawn, to highlight new ones
 
@@ -193,9 +199,25 @@ function noteRestart(s, before) {
     + "kubectl describe pod shows the last state.");
 }
 
-function showBanner(text) {
+function showBanner(text, remember = true) {
   $("banner").textContent = text;
   $("banner").hidden = false;
+  if (remember) {
+    try {
+      sessionStorage.setItem(STORED_BANNER, JSON.stringify({ text, at: Date.now() / 1000 }));
+    } catch (err) {
+      // as for the snapshot: only a reload forgets it
+    }
+  }
+}
+
+function showRememberedBanner() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(STORED_BANNER));
+    if (stored && Date.now() / 1000 - stored.at < REMEMBER_SECONDS) showBanner(stored.text, false);
+  } catch (err) {
+    // nothing remembered
+  }
 }
 
 function drawSwitches(s) {
@@ -203,8 +225,17 @@ function drawSwitches(s) {
   $("switches-off").hidden = s.settings.faults_enabled;
 }
 
+function remembered(now) {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(STORED));
+    return stored && now - stored.now < REMEMBER_SECONDS ? stored : null;
+  } catch (err) {
+    return null;
+  }
+}
+
 function draw(s) {
-  const before = previous;
+  const before = previous || remembered(s.now);
   noteRestart(s, before);
   drawHeader(s);
   drawTiles(s);
@@ -213,6 +244,11 @@ function draw(s) {
   drawHits(s);
   drawRequests(s);
   previous = s;
+  try {
+    sessionStorage.setItem(STORED, JSON.stringify(s));
+  } catch (err) {
+    // storage full or refused: the page still works, only forgets across reloads
+  }
 }
 
 function setContact(ok) {
@@ -266,4 +302,5 @@ function wire() {
 }
 
 wire();
+showRememberedBanner();
 poll();
