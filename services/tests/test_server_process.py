@@ -34,23 +34,25 @@ def test_healthcheck_count_is_exact_under_concurrency(start_server):
     assert state["live"] is False
 
 
-def test_probes_answer_within_their_timeout_while_work_is_saturated(start_server):
-    server = start_server("--max-work-ms", "1000")
+def probe_latencies_under_load(server, load_path: str, probe_paths: list[str],
+                               clients: int = 16) -> tuple[list[float], list[tuple]]:
+    """Seconds each probe in `probe_paths` took (each must answer 200) while `clients` ask
+    for `load_path` back to back; and the load's (status, headers) answers."""
     stop = threading.Event()
-    work_codes: list[tuple[int, dict]] = []
+    answers: list[tuple] = []
 
-    def keep_working():
+    def keep_asking():
         while not stop.is_set():
-            code, _, headers = http_get(server.url("/work?ms=1000"), timeout=30)
-            work_codes.append((code, headers))
+            code, _, headers = http_get(server.url(load_path), timeout=30)
+            answers.append((code, headers))
 
-    loops = [threading.Thread(target=keep_working) for _ in range(16)]
+    loops = [threading.Thread(target=keep_asking) for _ in range(clients)]
     for loop in loops:
         loop.start()
     try:
         time.sleep(0.5)
         latencies = []
-        for path in ["/livez", "/readyz"] * 10:
+        for path in probe_paths:
             begin = time.monotonic()
             assert http_get(server.url(path), timeout=5)[0] == 200
             latencies.append(time.monotonic() - begin)
@@ -59,6 +61,13 @@ def test_probes_answer_within_their_timeout_while_work_is_saturated(start_server
         stop.set()
         for loop in loops:
             loop.join(timeout=30)
+    return latencies, answers
+
+
+def test_probes_answer_within_their_timeout_while_work_is_saturated(start_server):
+    server = start_server("--max-work-ms", "1000")
+    latencies, work_codes = probe_latencies_under_load(server, "/work?ms=1000",
+                                                       ["/livez", "/readyz"] * 10)
     # The chart's probes give each answer 1 s (timeoutSeconds).
     assert max(latencies) < 1.0, f"probe latencies: {latencies}"
     shed = [headers for code, headers in work_codes if code == 503]
@@ -74,30 +83,10 @@ def test_probes_answer_within_their_timeout_while_many_pages_poll_ui(start_serve
     """Sixteen clients asking /ui/live back to back: far more than open tabs polling once a
     second. The kubelet's probes still get their answer within the chart's 1 s timeout."""
     server = start_server("--variant", "unhealthy", "--healthy-checks", "1000")
-    stop = threading.Event()
-    polls: list[int] = []
-
-    def keep_polling():
-        while not stop.is_set():
-            polls.append(http_get(server.url("/ui/live"), timeout=30)[0])
-
-    loops = [threading.Thread(target=keep_polling) for _ in range(16)]
-    for loop in loops:
-        loop.start()
-    try:
-        time.sleep(0.5)
-        latencies = []
-        for path in ["/livez", "/readyz", "/healthcheck"] * 10:
-            begin = time.monotonic()
-            assert http_get(server.url(path), timeout=5)[0] == 200
-            latencies.append(time.monotonic() - begin)
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        for loop in loops:
-            loop.join(timeout=30)
+    latencies, polls = probe_latencies_under_load(
+        server, "/ui/live", ["/livez", "/readyz", "/healthcheck"] * 10)
     assert max(latencies) < 1.0, f"probe latencies: {latencies}"
-    assert polls and set(polls) == {200}
+    assert polls and {code for code, _ in polls} == {200}
 
 
 def test_sigterm_drains_then_finishes_in_flight_requests(start_server):
