@@ -91,16 +91,23 @@ function pair(term, value, bad = false) {
   return [el("dt", { textContent: term }), dd];
 }
 
+// The bar of `name` (memory or cpu): the share of its limit in use (null: no limit), red
+// when `high`.
+function drawBar(name, share, high) {
+  const what = name === "cpu" ? "CPU" : name;
+  $(`${name}-fill`).style.width = share === null ? "0" : `${Math.min(100, share * 100)}%`;
+  $(`${name}-fill`).classList.toggle("high", high);
+  $(`${name}-bar`).setAttribute("aria-label", share === null ? `no ${what} limit`
+    : `${Math.round(share * 100)}% of the ${what} limit`);
+}
+
 function drawResources(s, before) {
   const cg = s.cgroup, st = s.state;
   $("cgroup-version").textContent = cg.version ? `(cgroup v${cg.version})` : "(no cgroup found)";
   const mem = cg.memory || {}, cpu = cg.cpu || {};
   const limit = mem.limit_bytes, used = mem.usage_bytes;
   const share = limit && used !== null ? used / limit : null;
-  $("memory-fill").style.width = share === null ? "0" : `${Math.min(100, share * 100)}%`;
-  $("memory-fill").classList.toggle("high", share !== null && share > 0.85);
-  $("memory-bar").setAttribute("aria-label", share === null ? "no memory limit"
-    : `${Math.round(share * 100)}% of the memory limit`);
+  drawBar("memory", share, share !== null && share > 0.85);
   $("memory").replaceChildren(
     ...pair("usage", `${bytes(used)}${share === null ? "" : ` (${Math.round(share * 100)}% of limit)`}`,
             share !== null && share > 0.85),
@@ -120,10 +127,7 @@ function drawResources(s, before) {
   }
   const cpuLimit = cpu.limit_cpus;
   const cpuShare = cpuLimit && cores !== null ? cores / cpuLimit : null;
-  $("cpu-fill").style.width = cpuShare === null ? "0" : `${Math.min(100, cpuShare * 100)}%`;
-  $("cpu-fill").classList.toggle("high", throttledShare !== null && throttledShare > 0.2);
-  $("cpu-bar").setAttribute("aria-label", cpuShare === null ? "no CPU limit"
-    : `${Math.round(cpuShare * 100)}% of the CPU limit`);
+  drawBar("cpu", cpuShare, throttledShare !== null && throttledShare > 0.2);
   $("cpu").replaceChildren(
     ...pair("using", cores === null ? "—" : `${cores.toFixed(2)} CPUs`),
     ...pair("limit", cpuLimit ? cpus(cpuLimit) : "none"),
