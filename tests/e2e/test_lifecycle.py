@@ -21,15 +21,6 @@ from support.cluster import (
 )
 
 
-def pod_json(release: Release, name: str) -> dict:
-    return json.loads(kubectl("get", "pod", name, "-n", release.namespace, "-o", "json"))
-
-
-def running_pod(release: Release) -> dict:
-    return wait_until("a running pod", lambda: [
-        p for p in release.pods() if p["status"].get("phase") == "Running"], timeout=90)[0]
-
-
 def timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -84,14 +75,9 @@ def test_a_pod_with_a_native_sidecar_passes_helm_test_and_rolls_out_losing_nothi
 def throttled_share(release: Release, name: str, seconds: float = 6) -> float:
     """The share of CFS periods in which the container was throttled, over `seconds`, read
     inside it (cgroup v2: cpu.stat at the root; v1: in the cpu controller's folder)."""
-    def stat() -> dict[str, int]:
-        text = release.exec(name, "sh", "-c", "cat /sys/fs/cgroup/cpu.stat 2>/dev/null "
-                                              "|| cat /sys/fs/cgroup/cpu/cpu.stat")
-        return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
-
-    before = stat()
+    before = release.cpu_stat(name)
     time.sleep(seconds)
-    after = stat()
+    after = release.cpu_stat(name)
     periods = after["nr_periods"] - before["nr_periods"]
     return (after["nr_throttled"] - before["nr_throttled"]) / max(periods, 1)
 
@@ -105,14 +91,14 @@ def resize(release: Release, name: str, limits: dict[str, str]) -> None:
 def test_in_place_resize_lifts_the_cpu_limit_without_a_restart_and_memory_restarts(install):
     needs_kubernetes(33, "in-place resize")
     release = install("in-place-resize")
-    name = running_pod(release)["metadata"]["name"]
+    name = release.running_pod()["metadata"]["name"]
     wait_until("throttling at the 1-CPU limit",
                lambda: throttled_share(release, name, 2) > 0.3, timeout=60)
     before = throttled_share(release, name)
     resize(release, name, {"cpu": "2"})
 
     def resized():
-        status = release.container_status(pod_json(release, name))
+        status = release.container_status(release.pod_named(name))
         return status.get("resources", {}).get("limits", {}).get("cpu") == "2" and status
 
     status = wait_until("the new CPU limit in the container status", resized, timeout=60)
@@ -124,7 +110,7 @@ def test_in_place_resize_lifts_the_cpu_limit_without_a_restart_and_memory_restar
     resize(release, name, {"memory": "320Mi"})
     status = wait_until(
         "the memory resize to restart the container",
-        lambda: (s := release.container_status(pod_json(release, name)))["restartCount"] == 1
+        lambda: (s := release.container_status(release.pod_named(name)))["restartCount"] == 1
         and s.get("resources", {}).get("limits", {}).get("memory") == "320Mi" and s,
         timeout=90)
     assert status["resources"]["limits"]["cpu"] == "2"
@@ -134,10 +120,10 @@ def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(inst
     if not OFFLINE_CLUSTER:  # ours turns the feature gate on where 1.34 needs it
         needs_kubernetes(35, "container restart rules (without a feature gate)")
     release = install("restart-rules")
-    name = running_pod(release)["metadata"]["name"]
+    name = release.running_pod()["metadata"]["name"]
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=3")
     status = wait_until("a restart after exit code 3",
-                        lambda: (s := release.container_status(pod_json(release, name)))
+                        lambda: (s := release.container_status(release.pod_named(name)))
                         .get("restartCount") == 1 and "running" in s["state"] and s,
                         timeout=60)
     assert status["lastState"]["terminated"]["exitCode"] == 3
@@ -146,12 +132,12 @@ def test_exit_code_42_fails_the_pod_while_other_codes_restart_the_container(inst
         "exec", "-n", release.namespace, name, "-c", "server", "--", "curl", "-s",
         "http://localhost:5000/livez", check=False).startswith("alive"), timeout=30)
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:5000/fault/exit?code=42")
-    pod = wait_until("the pod to fail", lambda: (p := pod_json(release, name))["status"][
+    pod = wait_until("the pod to fail", lambda: (p := release.pod_named(name))["status"][
         "phase"] == "Failed" and p, timeout=60)
     status = release.container_status(pod)
     assert status["state"]["terminated"]["exitCode"] == 42
     time.sleep(15)  # longer than the first back-off: still not restarted
-    status = release.container_status(pod_json(release, name))
+    status = release.container_status(release.pod_named(name))
     assert status["restartCount"] == 1 and "terminated" in status["state"]
 
 
@@ -159,10 +145,10 @@ def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_th
         install):
     needs_kubernetes(28, "a per-probe grace period")
     release = install("liveness-grace")
-    name = running_pod(release)["metadata"]["name"]
+    name = release.running_pod()["metadata"]["name"]
     release.exec(name, "curl", "-sS", "-X", "POST", "http://localhost:8080/start-failing")
     status = wait_until("the liveness restart",
-                        lambda: (s := release.container_status(pod_json(release, name)))
+                        lambda: (s := release.container_status(release.pod_named(name)))
                         .get("restartCount") == 1 and s, timeout=60)
     terminated = status["lastState"]["terminated"]
     # SIGKILL after the probe's 3 s, in the middle of the server's 20 s drain.
@@ -180,7 +166,7 @@ def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_th
         previous
 
     wait_until("the restarted server to be ready",
-               lambda: release.container_status(pod_json(release, name)).get("ready"),
+               lambda: release.container_status(release.pod_named(name)).get("ready"),
                timeout=60)
     began = time.monotonic()
     kubectl("delete", "pod", name, "-n", release.namespace, "--wait=true", "--timeout=90s")
@@ -200,7 +186,7 @@ def test_crash_loop_back_off_grows_between_restarts(install):
     waiting: set[str] = set()
     deadline = time.monotonic() + 180
     while len(starts) < wanted and time.monotonic() < deadline:
-        status = release.container_status(pod_json(release, name))
+        status = release.container_status(release.pod_named(name))
         state = status.get("state", {})
         if "running" in state:
             started = timestamp(state["running"]["startedAt"])

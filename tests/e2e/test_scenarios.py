@@ -20,8 +20,7 @@ from support.cluster import (
 
 
 def restart_count(release: Release, pod_name: str) -> int:
-    pod = json.loads(kubectl("get", "pod", pod_name, "-n", release.namespace, "-o", "json"))
-    return release.container_status(pod).get("restartCount", 0)
+    return release.container_status(release.pod_named(pod_name)).get("restartCount", 0)
 
 
 def test_unhealthy_restarts_after_n_checks_and_sends_the_custom_header(install):
@@ -138,21 +137,13 @@ def test_memory_request_too_big_stays_pending_as_unschedulable(install):
                for e in events["items"])
 
 
-def cgroup_cpu_stat(release: Release, pod_name: str) -> dict[str, int]:
-    """The container's own cpu.stat, read inside it: cgroup v2 has it at the root of its
-    cgroup mount, v1 in the cpu controller's folder."""
-    text = release.exec(pod_name, "sh", "-c", "cat /sys/fs/cgroup/cpu.stat 2>/dev/null "
-                                              "|| cat /sys/fs/cgroup/cpu/cpu.stat")
-    return {key: int(value) for key, value in (line.split() for line in text.splitlines())}
-
-
 @pytest.mark.metrics
 def test_cpu_throttle_is_visible_in_cgroup_and_top(install):
     release = install("cpu-throttle")
     pod_name = release.pod()["metadata"]["name"]
 
     def throttled():
-        stats = cgroup_cpu_stat(release, pod_name)
+        stats = release.cpu_stat(pod_name)
         return stats["nr_throttled"] > 0 and stats
 
     stats = wait_until("throttled periods in cpu.stat", throttled, timeout=60)

@@ -7,17 +7,10 @@ probes and the container's real cgroup limits.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from processes import free_port
 from support.browser import UiPage
 from support.cluster import Release, kubectl, kubelet_agent, wait_until
-
-
-def running_pod(release: Release) -> dict:
-    return wait_until("a running pod", lambda: [
-        p for p in release.pods() if p["status"].get("phase") == "Running"], timeout=90)[0]
 
 
 def server_port(pod: dict) -> int:
@@ -31,7 +24,7 @@ def look(browser, tmp_path):
     opened = []
 
     def open_ui(release: Release, pod: dict | None = None) -> tuple[UiPage, str]:
-        pod = pod or running_pod(release)
+        pod = pod or release.running_pod()
         forward = release.port_forward(pod["metadata"]["name"], server_port(pod))
         url = forward.__enter__()
         opened.append(forward)
@@ -73,7 +66,7 @@ def test_seed_000_the_count_passes_n_and_the_kubelet_sees_503(install, look, tmp
 def test_seed_001_the_liveness_switch_on_the_page_restarts_the_container(install, browser,
                                                                          tmp_path):
     release = install("start-failing")
-    pod = running_pod(release)
+    pod = release.running_pod()
     name, local = pod["metadata"]["name"], free_port()
     with release.port_forward(name, server_port(pod), local) as url:
         ui = UiPage(browser, url)
@@ -84,8 +77,7 @@ def test_seed_001_the_liveness_switch_on_the_page_restarts_the_container(install
                 has_text="failing").is_visible()
             ui.screenshot("start-failing", tmp_path)
             wait_until("the restarted container to be ready", lambda: (
-                status := release.container_status(json.loads(kubectl(
-                    "get", "pod", name, "-n", release.namespace, "-o", "json"))))[
+                status := release.container_status(release.pod_named(name)))[
                 "restartCount"] >= 1 and status["ready"], timeout=60)
         except BaseException:
             ui.close()

@@ -107,6 +107,14 @@ class Release:
         return [pod for pod in json.loads(out)["items"]
                 if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "test"]
 
+    def pod_named(self, name: str) -> dict:
+        """The pod as it is now."""
+        return json.loads(kubectl("get", "pod", name, "-n", self.namespace, "-o", "json"))
+
+    def running_pod(self) -> dict:
+        return wait_until("a running pod", lambda: [
+            p for p in self.pods() if p["status"].get("phase") == "Running"], timeout=90)[0]
+
     def pod(self) -> dict:
         pods = self.pods()
         assert pods, f"no pods for {self.name}"
@@ -121,6 +129,13 @@ class Release:
 
     def exec(self, pod_name: str, *command: str) -> str:
         return kubectl("exec", "-n", self.namespace, pod_name, "-c", "server", "--", *command)
+
+    def cpu_stat(self, pod_name: str) -> dict[str, int]:
+        """The server container's own cpu.stat, read inside it: cgroup v2 has it at the root
+        of its cgroup mount, v1 in the cpu controller's folder."""
+        text = self.exec(pod_name, "sh", "-c", "cat /sys/fs/cgroup/cpu.stat 2>/dev/null "
+                                               "|| cat /sys/fs/cgroup/cpu/cpu.stat")
+        return {key: int(value) for key, value in (line.split() for line in text.splitlines())}
 
     def logs(self, pod_name: str, container: str = "server", previous: bool = False) -> str:
         args = ["logs", "-n", self.namespace, pod_name, "-c", container]
