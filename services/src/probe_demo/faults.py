@@ -38,6 +38,15 @@ MAX_FAIL_NEXT = 1000
 EXIT_DELAY_SECONDS = 0.2
 
 
+def _whole_number(name: str, low: int, high: int) -> int | None:
+    """Query parameter `name` as a whole number from low to high, or None if it is not one."""
+    text = request.args.get(name, "")
+    if not text.isdigit() or len(text) > 9:  # digits only; a huge one is not parsed at all
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def _refusal(message: str, status: int, **headers: str):
     return jsonify(error=message), status, headers
 
@@ -95,9 +104,8 @@ def fail_next():
     if probe not in health.PROBE_KINDS:
         return _refusal(f"query parameter 'probe' must be one of "
                         f"{', '.join(health.PROBE_KINDS)}", 400)
-    text = request.args.get("count", "")
-    count = int(text) if text.isdigit() and len(text) <= 6 else 0
-    if not 1 <= count <= MAX_FAIL_NEXT:
+    count = _whole_number("count", 1, MAX_FAIL_NEXT)
+    if count is None:
         return _refusal(f"query parameter 'count' must be a whole number from 1 to "
                         f"{MAX_FAIL_NEXT}", 400)
     services().state.set(**{f"fail_next_{probe}": count})
@@ -118,9 +126,8 @@ def memory():
 
 @blueprint.route("/fault/cpu", methods=["GET", "POST"])
 def cpu():
-    text = request.args.get("cpus", "")
-    cpus = int(text) if text.isdigit() and len(text) <= 3 else -1
-    if not 0 <= cpus <= MAX_CPU_BURNERS:
+    cpus = _whole_number("cpus", 0, MAX_CPU_BURNERS)
+    if cpus is None:
         return _refusal(f"query parameter 'cpus' must be 0-{MAX_CPU_BURNERS}", 400)
     services().resources.burn_cpus(cpus, cause="/fault/cpu")
     return jsonify(cpu_target=cpus)
@@ -130,9 +137,8 @@ def cpu():
 def exit_now():
     """Crash: the process exits with `code` right after answering, as a crashing app would
     (no drain). The container's restart policy decides what happens next."""
-    text = request.args.get("code", "")
-    code = int(text) if text.isdigit() and len(text) <= 3 else -1
-    if not 0 <= code <= 255:
+    code = _whole_number("code", 0, 255)
+    if code is None:
         return _refusal("query parameter 'code' must be an exit code, 0-255", 400)
     schedule_exit(code, EXIT_DELAY_SECONDS, cause="/fault/exit")
     return jsonify(exit_code=code, in_seconds=EXIT_DELAY_SECONDS)
