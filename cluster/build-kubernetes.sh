@@ -58,9 +58,8 @@ log "resolving k8s.io/kubernetes $KUBE_VERSION module graph"
 GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
 GOFLAGS=-mod=mod go mod download
 
-minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
 pkg=k8s.io/component-base/version
-ldflags="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+ldflags="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$KUBE_MINOR"
 ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
 for c in "${missing[@]}"; do

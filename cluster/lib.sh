@@ -4,6 +4,7 @@
 # the running cluster's files (certificates, etcd data, logs) live under $RUN.
 # The one place the Kubernetes version is written (the Makefile and the tests read it too).
 KUBE_VERSION="${KUBE_VERSION:-$(cat "$(dirname "${BASH_SOURCE[0]}")/kubernetes-version")}"
+KUBE_MINOR="${KUBE_VERSION#v1.}"; KUBE_MINOR="${KUBE_MINOR%%.*}"  # 35 for v1.35.4
 COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
@@ -12,7 +13,6 @@ PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 # chart's restartRules and its e2e test work).
 FEATURE_GATES="ContainerRestartRules=true"
 FEATURE_GATES_YAML="ContainerRestartRules: true"
-KUBE_MINOR="${KUBE_VERSION#v1.}"; KUBE_MINOR="${KUBE_MINOR%%.*}"
 # The kubelet's longest CrashLoopBackOff delay (300 s by default), where it may be set
 # (KubeletCrashLoopBackOffMax: beta and on from 1.35): short, so the crashloop scenario
 # shows the back-off reach its cap within a minute.
