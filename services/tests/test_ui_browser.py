@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -124,8 +125,6 @@ def test_bad_input_is_answered_4xx_naming_the_parameter(start_server, open_ui, f
 
 
 def _state_fields(body: str) -> dict:
-    import json
-
     state = json.loads(body)["state"]
     return {k: v for k, v in state.items() if k != "healthchecks"}
 
