@@ -3,6 +3,7 @@
 import xml.etree.ElementTree as ET
 
 from probe_demo.client.load import Attempt
+from probe_demo.protocol import ServerEvent
 from probe_demo.rollout import report
 from probe_demo.rollout.check import CheckOptions, CheckResult
 from probe_demo.rollout.disruptions import Disruption
@@ -29,8 +30,8 @@ def naive_result(attempts, extra_events=()):
         Event(T0 + 3.2, NEW, "created"), Event(T0 + 4.5, NEW, "ready"),
         Event(T0 + 4.6, NEW, "endpoint", "ready=true serving=true terminating=false"),
         Event(T0 + 4.9, OLD, "terminating"),
-        Event(T0 + 4.95, OLD, "server", "draining"),
-        Event(T0 + 5.0, OLD, "server", "stopped listening"),
+        Event(T0 + 4.95, OLD, "server", "draining", ServerEvent.STATE_CHANGE),
+        Event(T0 + 5.0, OLD, "server", "stopped listening", ServerEvent.STOP_LISTENING),
         Event(T0 + 6.5, OLD, "endpoint", "ready=false serving=false terminating=true"),
         Event(T0 + 7.0, OLD, "exited", "exit 0 Completed"),
         Event(T0 + 7.5, OLD, "endpoint", "removed"),
@@ -45,7 +46,8 @@ def naive_result(attempts, extra_events=()):
 
 
 def test_lanes_follow_each_pods_lifecycle_and_endpoint():
-    result = naive_result([ok(1, 0.5)], [Event(T0 - 29, OLD, "server", "listening")])
+    result = naive_result([ok(1, 0.5)],
+                          [Event(T0 - 29, OLD, "server", "listening", ServerEvent.LISTENING)])
     lanes = {lane.label: lane for lane in report.lanes(result)}
     old = lanes["aaaaa-11111"]
     assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments

@@ -45,6 +45,7 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds one attempt may take (default 2)")
     client.add_argument("--max-failures", type=int, default=0,
                         help="failures allowed before the exit code is 1 (default 0)")
+    _connection_arguments(client, "new", 16)
     client.add_argument("--output", choices=("lines", "progress", "quiet"), default="lines",
                         help="lines: every attempt (seed 002 layout); progress: one live line; "
                              "quiet: the summary only")
@@ -52,6 +53,30 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
     client.add_argument("--timeline", metavar="FILE",
                         help="also write a timeline picture (.svg or .html)")
     client.add_argument("--title", default="", help="title of the timeline picture")
+
+
+def _connection_arguments(parser: argparse.ArgumentParser, mode: str, pool: int) -> None:
+    from probe_demo.client.load import CONNECTION_MODES, MAX_POOL
+
+    parser.add_argument("--connections", choices=CONNECTION_MODES, default=mode,
+                        help="new: a connection per request, closed after it; keep-alive: a "
+                             "pool of connections reused until the server closes them, as "
+                             f"pooled HTTP clients, proxies and meshes do (default {mode})")
+    parser.add_argument("--pool", type=_pool_size, default=pool,
+                        help=f"keep-alive: connections held open at most, 1-{MAX_POOL} "
+                             f"(default {pool})")
+
+
+def _pool_size(text: str) -> int:
+    from probe_demo.client.load import MAX_POOL
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if not 1 <= value <= MAX_POOL:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be from 1 to {MAX_POOL}")
+    return value
 
 
 def _check_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -84,6 +109,7 @@ def _check_parser(subparsers: argparse._SubParsersAction) -> None:
                        help=f"requests a second (default {default.rate:g})")
     check.add_argument("--timeout", type=_number, default=default.timeout,
                        help=f"seconds one request may take (default {default.timeout:g})")
+    _connection_arguments(check, default.connections, default.pool)
     check.add_argument("--disruptions", default=",".join(default.disruptions),
                        help="comma-separated, run in turn: rollout, delete, scale-down, evict "
                             f"(default {','.join(default.disruptions)})")
@@ -185,7 +211,8 @@ def run_client(args: argparse.Namespace) -> int:
         elif args.output == "progress":
             print(progress.line(attempt), end="", flush=True, file=sys.stderr)
 
-    load = LoadRun(args.url, args.rate, args.duration, args.timeout, on_attempt)
+    load = LoadRun(args.url, args.rate, args.duration, args.timeout, on_attempt,
+                   connections=args.connections, pool_size=args.pool)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: load.stop.set())
     attempts = load.run()
@@ -208,6 +235,10 @@ def run_check_command(args: argparse.Namespace) -> int:
     if not (args.release or args.deployment):
         raise ConfigError("name what to check: --release NAME or --deployment NAME")
     _check_output_files(args)
+    if args.connections != "new" and not args.url:
+        raise ConfigError(f"--connections={args.connections} needs --url: through the "
+                          "Kubernetes API's service proxy, the API server holds the "
+                          "connections to the pods, not this client")
     if args.url:
         from probe_demo.client.load import Target
 
@@ -234,6 +265,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         namespace=args.namespace, context=args.context, release=args.release,
         deployment=args.deployment, service=args.service, url=args.url, path=args.path,
         rate=args.rate, timeout=args.timeout, disruptions=names,
+        connections=args.connections, pool=args.pool,
         max_failures=args.max_failures, settle_timeout=args.settle_timeout,
         before=args.before, pause=args.pause, after=args.after)
     try:

@@ -1,9 +1,16 @@
 """The load client: R requests a second at a URL, every attempt recorded (seed 002 client.py).
 
-Each attempt opens its own connection, so a refused, reset or timed-out connection is one
-counted failure and never a crash. Attempts start on a fixed schedule whatever the server's
-latency, so a stalled server shows up as failures and a backlog of slow answers, not as a
-quietly lower rate.
+Two kinds of client, chosen with `connections`:
+  new         every attempt opens its own connection and asks the server to close it, the
+              friendliest client there is: each connection is routed afresh;
+  keep-alive  a pool of up to `pool` HTTP/1.1 connections, each reused until the server
+              closes it (`Connection: close`) or it fails, as pooled HTTP clients, ingress
+              controllers and meshes do. A failure on a connection that had already served
+              a request is told apart (Attempt.reused): such a connection stays pinned to
+              the pod it was opened to, whatever the Service's endpoints say since.
+A refused, reset or timed-out attempt is one counted failure and never a crash. Attempts
+start on a fixed schedule whatever the server's latency, so a stalled server shows up as
+failures and a backlog of slow answers, not as a quietly lower rate.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +35,8 @@ from probe_demo.date_fields import date_fields
 from probe_demo.protocol import POD_HEADER
 
 VERSION_TEXT_LIMIT = 40
+CONNECTION_MODES = ("new", "keep-alive")
+MAX_POOL = 256  # connections a keep-alive client may hold open at once
 
 
 @dataclass
@@ -41,6 +51,11 @@ class Attempt:
     remote_date: dict[str, int] | None = None
     pod: str | None = None  # the answering pod, from the server's POD_HEADER
     local_port: int | None = None  # the client's source port, also for failed connects
+    # keep-alive: whether the connection had served an answer before this attempt, and
+    # the pod that gave that answer (a failed attempt has no answer of its own).
+    reused: bool = False
+    connection_pod: str | None = None
+    told_to_close: bool = False  # the answer said `Connection: close`
 
     @property
     def ok(self) -> bool:
@@ -48,7 +63,10 @@ class Attempt:
 
     @property
     def outcome(self) -> str:
-        return f"HTTP {self.status}" if self.status is not None else (self.error or "unknown")
+        if self.status is not None:
+            return f"HTTP {self.status}"
+        error = self.error or "unknown"
+        return f"{error} (reused connection)" if self.reused else error
 
 
 @dataclass
@@ -143,32 +161,148 @@ def _connector(attempt: Attempt):
     return create_connection
 
 
-def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
+def _open(target: Target, timeout: float) -> http.client.HTTPConnection:
     connection_class = (
         http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
     )
-    begin = time.perf_counter()
-    connection = connection_class(target.host, target.port, timeout=timeout)
-    connection._create_connection = _connector(attempt)
+    return connection_class(target.host, target.port, timeout=timeout)
+
+
+def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: Attempt,
+              headers: dict[str, str]) -> bool:
+    """Send one GET and read its answer into `attempt`; True when the connection may be
+    used again."""
     try:
-        connection.request("GET", target.path, headers={"Connection": "close"})
+        connection.request("GET", target.path, headers=headers)
+        if connection.sock is not None:
+            attempt.local_port = connection.sock.getsockname()[1]
         response = connection.getresponse()
         body = response.read()
-        attempt.status = response.status
-        attempt.pod = response.getheader(POD_HEADER)
-        attempt.version = version_of(body)
-        try:
-            remote = json.loads(body)
-            if isinstance(remote, dict) and isinstance(remote.get("date"), dict):
-                attempt.remote_date = remote["date"]
-        except ValueError:
-            pass
     except (OSError, http.client.HTTPException) as err:
         attempt.error = _error_name(err)
+        return False
+    attempt.status = response.status
+    attempt.pod = response.getheader(POD_HEADER)
+    attempt.version = version_of(body)
+    attempt.told_to_close = response.will_close
+    try:
+        remote = json.loads(body)
+        if isinstance(remote, dict) and isinstance(remote.get("date"), dict):
+            attempt.remote_date = remote["date"]
+    except ValueError:
+        pass
+    return not response.will_close
+
+
+def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
+    """One attempt on a connection of its own, closed after the answer."""
+    begin = time.perf_counter()
+    connection = _open(target, timeout)
+    connection._create_connection = _connector(attempt)
+    try:
+        _exchange(connection, target, attempt, {"Connection": "close"})
     finally:
         connection.close()
         attempt.ttlb = time.perf_counter() - begin
     return attempt
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection was closed by the server while it sat in the pool: it is
+    readable (EOF, or bytes nobody asked for). urllib3 and Go's transport look the same way
+    before reusing one; the race with a server closing it right now remains, as for them."""
+    if connection.sock is None:
+        return True
+    readable, _, _ = select.select([connection.sock], [], [], 0)
+    return bool(readable)
+
+
+@dataclass
+class _Pooled:
+    connection: http.client.HTTPConnection
+    answers: int = 0  # answers it has carried
+    pod: str | None = None  # the pod that gave the last one
+
+
+class ConnectionPool:
+    """Up to `size` keep-alive connections, handed out oldest-idle first so every one is
+    used in turn (as a pool spreads its load), and each kept until the server closes it
+    or it fails. An attempt that finds every connection busy waits for one, within its
+    timeout."""
+
+    def __init__(self, target: Target, size: int) -> None:
+        self.target = target
+        self.size = size
+        self._idle: deque[_Pooled] = deque()
+        self._open_count = 0
+        self._ready = threading.Condition()
+        self.opened = 0  # connections opened over the run
+        self.closed_by_server = 0  # of those, closed after the server said so
+
+    def _take(self, timeout: float) -> _Pooled | None:
+        """An idle connection, or None when a new one may be opened."""
+        deadline = time.monotonic() + timeout
+        with self._ready:
+            while True:
+                while not self._idle and self._open_count >= self.size:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError("every pooled connection stayed busy")
+                    self._ready.wait(left)
+                if not self._idle:
+                    self._open_count += 1
+                    self.opened += 1
+                    return None
+                pooled = self._idle.popleft()
+                if not _dropped(pooled.connection):
+                    return pooled
+                self._open_count -= 1
+                self.closed_by_server += 1
+                pooled.connection.close()
+
+    def _give_back(self, pooled: _Pooled, keep: bool, told_to_close: bool) -> None:
+        with self._ready:
+            if keep:
+                self._idle.append(pooled)
+            else:
+                self._open_count -= 1
+                self.closed_by_server += told_to_close
+            self._ready.notify()
+        if not keep:
+            pooled.connection.close()
+
+    def fetch(self, attempt: Attempt, timeout: float) -> Attempt:
+        begin = time.perf_counter()
+        try:
+            pooled = self._take(timeout)
+        except TimeoutError:
+            attempt.error = "timeout"
+            attempt.ttlb = time.perf_counter() - begin
+            return attempt
+        if pooled is None:
+            pooled = _Pooled(_open(self.target, timeout))
+            pooled.connection._create_connection = _connector(attempt)
+        attempt.reused = pooled.answers > 0
+        attempt.connection_pod = pooled.pod
+        keep = False
+        try:
+            pooled.connection.timeout = timeout
+            if pooled.connection.sock is not None:
+                pooled.connection.sock.settimeout(timeout)
+            keep = _exchange(pooled.connection, self.target, attempt, {})
+            if attempt.status is not None:
+                pooled.answers += 1
+                pooled.pod = attempt.pod
+        finally:
+            self._give_back(pooled, keep, attempt.told_to_close)
+            attempt.ttlb = time.perf_counter() - begin
+        return attempt
+
+    def close(self) -> None:
+        with self._ready:
+            idle, self._idle = list(self._idle), deque()
+        for pooled in idle:
+            pooled.connection.close()
 
 
 @dataclass
@@ -189,13 +323,19 @@ class LoadRun:
     elapsed: float = 0.0
     fetcher: Callable[[Attempt, float], Attempt] | None = None
     began_at: float = 0.0
+    connections: str = "new"  # one of CONNECTION_MODES
+    pool_size: int = 16  # keep-alive: connections held open at most
+    pool: ConnectionPool | None = None
 
     def run(self) -> list[Attempt]:
-        if self.fetcher is None:
+        if self.fetcher is not None:
+            fetcher = self.fetcher
+        elif self.connections == "keep-alive":
+            self.pool = ConnectionPool(Target.parse(self.url), self.pool_size)
+            fetcher = self.pool.fetch
+        else:
             target = Target.parse(self.url)
             fetcher = lambda attempt, timeout: fetch(target, attempt, timeout)  # noqa: E731
-        else:
-            fetcher = self.fetcher
         lock = threading.Lock()
         # Enough threads that attempts still start on time while each may take `timeout`.
         workers = max(4, min(512, int(self.rate * self.timeout) + 4))
@@ -220,5 +360,7 @@ class LoadRun:
                 pool.submit(one, Attempt(number, time.monotonic() - start,
                                          date_fields(datetime.now())))
         self.elapsed = time.monotonic() - start
+        if self.pool is not None:
+            self.pool.close()
         self.attempts.sort(key=lambda attempt: attempt.number)
         return self.attempts

@@ -97,12 +97,16 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     else:
         proxy = ServiceProxy(cluster, service, options.path)
         url, fetcher = proxy.url, proxy.fetch
+    clients = ("a new connection each" if options.connections == "new"
+               else f"on up to {options.pool} keep-alive connections")
     say(f"checking deployments/{deployment} in namespace {cluster.namespace}: "
-        f"{options.rate:g} requests/s to {url}; disruptions: {', '.join(options.disruptions)}")
+        f"{options.rate:g} requests/s to {url}, {clients}; disruptions: "
+        f"{', '.join(options.disruptions)}")
 
     observer = Observer(cluster, selector, service)
     observer.start()
-    load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher)
+    load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher,
+                   connections=options.connections, pool_size=options.pool)
     loader = threading.Thread(target=load.run, daemon=True)
     loader.start()
     runs: list[disruptions.Disruption] = []

@@ -21,17 +21,10 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
+from probe_demo.protocol import ServerEvent
 from probe_demo.rollout.cluster import Cluster
 
 SERVER_CONTAINER = "server"
-# Server log events worth a mark on the timeline (probe_demo.server logs them).
-SERVER_EVENTS = {
-    "listening": "listening",
-    "state_change": "draining",
-    "drain_cut_short": "drain cut short",
-    "stop_listening": "stopped listening",
-    "stopped": "server stopped",
-}
 WATCH_SECONDS = 5  # a watch ends this often so that stop() is seen
 
 
@@ -41,6 +34,25 @@ class Event:
     pod: str  # "" for events of the check itself
     kind: str  # created ready unready terminating exited deleted endpoint server disruption
     detail: str = ""
+    server: ServerEvent | None = None  # kind "server": which of the server's events
+
+
+def server_mark(entry: dict[str, Any]) -> tuple[ServerEvent, str] | None:
+    """A server log line worth a mark on its pod's lane, and the mark's label."""
+    try:
+        event = ServerEvent(entry.get("event"))
+    except ValueError:
+        return None
+    if event is ServerEvent.STATE_CHANGE:
+        return (event, "draining") if entry.get("field") == "draining" else None
+    if event is ServerEvent.GOAWAY:
+        return event, f"GOAWAY to {entry.get('connections', 0)} gRPC connections"
+    if event is ServerEvent.STOP_LISTENING:
+        told = entry.get("told_to_close")
+        return event, "stopped listening" + (f" (told {told} to close)" if told else "")
+    labels = {ServerEvent.LISTENING: "listening", ServerEvent.DRAIN_CUT_SHORT:
+              "drain cut short", ServerEvent.STOPPED: "server stopped"}
+    return event, labels[event]
 
 
 def is_test_pod(pod: Any) -> bool:
@@ -267,10 +279,9 @@ class Observer:
             entry = json.loads(raw)
         except ValueError:
             return
-        if not isinstance(entry, dict) or entry.get("event") not in SERVER_EVENTS:
-            return
-        if entry["event"] == "state_change" and entry.get("field") != "draining":
+        if not isinstance(entry, dict) or (mark := server_mark(entry)) is None:
             return
         at = _log_time(entry.get("time"))
         if at is not None:
-            self.add(pod, "server", SERVER_EVENTS[entry["event"]], at=at)
+            with self._lock:
+                self.events.append(Event(at, pod, "server", mark[1], mark[0]))

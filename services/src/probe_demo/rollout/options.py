@@ -17,6 +17,8 @@ class CheckOptions:
     path: str = "/status"
     rate: float = 50.0
     timeout: float = 3.0
+    connections: str = "new"  # probe_demo.client.load.CONNECTION_MODES
+    pool: int = 16  # keep-alive: connections held open at most
     disruptions: list[str] = field(default_factory=lambda: ["rollout"])
     max_failures: int = 0
     settle_timeout: float = 300.0

@@ -9,6 +9,7 @@ from typing import Any
 
 from probe_demo.client import timeline
 from probe_demo.client.load import Attempt
+from probe_demo.protocol import ServerEvent
 from probe_demo.rollout.check import CheckResult
 from probe_demo.rollout.observe import Event
 
@@ -105,7 +106,7 @@ def _takes_no_connections(event: Event) -> bool:
     """Whether, from this event on, the pod's server takes no connections: it stopped
     listening, stopped, or its container exited or was deleted."""
     if event.kind == "server":
-        return event.detail in ("stopped listening", "server stopped")
+        return event.server in (ServerEvent.STOP_LISTENING, ServerEvent.STOPPED)
     return event.kind in ("exited", "deleted")
 
 
@@ -164,15 +165,19 @@ def explain(result: CheckResult) -> list[str]:
     last_failed: dict[int, float] = {}  # source port -> its latest failed request
     for attempt in failed:
         port = attempt.local_port
-        reused = port in last_failed and attempt.started - last_failed[port] < STALE_PORT_SECONDS
-        (stale if reused else fresh).append(attempt)
-        if port is not None:
+        # A kept-alive connection keeps its port by design; only a new connection from a
+        # port that failed before points at a stale tracking entry.
+        stale_port = (not attempt.reused and port in last_failed
+                      and attempt.started - last_failed[port] < STALE_PORT_SECONDS)
+        (stale if stale_port else fresh).append(attempt)
+        if port is not None and not attempt.reused:
             first_failed.setdefault(port, attempt.started)
             last_failed[port] = attempt.started
     told: list[tuple[float, list[str]]] = []
     for burst in _bursts(fresh):
         begin, end = burst[0].started, burst[-1].started
-        reasons = _listed_while_gone(result, begin, end) + _none_ready(result, begin, end)
+        reasons = (_pinned_connections(result, burst) + _listed_while_gone(result, begin, end)
+                   + _none_ready(result, begin, end))
         if not reasons:
             reasons = ["no endpoint was listed for a stopped server at that moment and no "
                        "source port was reused; see the timeline"]
@@ -187,6 +192,23 @@ def explain(result: CheckResult) -> list[str]:
             "renewed by each new try), so the new connection went to the gone pod again "
             "instead of a live endpoint"]))
     return [line for _, lines in sorted(told, key=lambda item: item[0]) for line in lines]
+
+
+def _pinned_connections(result: CheckResult, burst: list[Attempt]) -> list[str]:
+    """Failures on connections that had already served answers: such a connection stays
+    with the pod it was opened to, whatever the endpoints say since, so it fails when that
+    pod's server stops with the request in flight or the connection still open."""
+    by_pod = Counter(attempt.connection_pod or "?" for attempt in burst if attempt.reused)
+    reasons = []
+    for pod, count in by_pod.most_common():
+        gone = _server_gone(result, [e for e in result.events if e.pod == pod])
+        when = f", whose server stopped taking connections at {gone:.1f}s" \
+            if gone is not None else ""
+        reasons.append(f"{count} on keep-alive connections to pod {short(pod)}{when}: a "
+                       "reused connection stays with the pod it was opened to after the "
+                       "pod leaves the endpoints, so only the server closing it during the "
+                       "drain (Connection: close) moves the client to another pod")
+    return reasons
 
 
 def _bursts(attempts: list[Attempt]) -> list[list[Attempt]]:
