@@ -3,6 +3,7 @@
 import json
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -110,6 +111,10 @@ def test_timeout_is_a_failure_not_a_crash(start_server):
         (["http://x/", "--timeline", "/no/such/dir/t.svg"], "--timeline=/no/such/dir/t.svg"),
         (["http://x:0/"], "port 0 is no port to connect to"),
         (["http://x:99999/"], "the port must be a number from 1 to 65535"),
+        (["http://x/", "--connections", "pooled"], "argument --connections: invalid choice"),
+        (["http://x/", "--pool", "0"], "argument --pool: '0': must be from 1 to 256"),
+        (["http://x/", "--pool", "257"], "argument --pool: '257': must be from 1 to 256"),
+        (["http://x/", "--pool", "many"], "argument --pool: 'many': not a whole number"),
     ],
 )
 def test_bad_client_arguments_are_one_line_naming_them(args, named):
@@ -166,3 +171,61 @@ def test_a_refused_connect_still_records_its_source_port():
     attempt = fetch(Target.parse(f"http://127.0.0.1:{free_port()}/"), Attempt(1, 0.0, {}), 1)
     assert attempt.error == "connection refused"
     assert attempt.local_port and 1024 < attempt.local_port < 65536
+
+
+def test_keep_alive_reuses_its_pooled_connections(start_server, tmp_path):
+    server = start_server("--variant", "graceful")
+    summary_file = tmp_path / "summary.json"
+    result = run_client(server.url("/status"), "--rate", "100", "--duration", "1",
+                        "--connections", "keep-alive", "--pool", "4", "--output", "quiet",
+                        "--json", str(summary_file))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(summary_file.read_text())
+    assert summary["failures"] == 0 and summary["attempts"] >= 95
+    assert summary["connections"]["mode"] == "keep-alive"
+    assert 1 <= summary["connections"]["opened"] <= 4
+    assert "opened (keep-alive, pool 4), 0 closed by the server" in result.stdout
+
+
+def test_keep_alive_follows_the_servers_close_through_a_drain(start_server, tmp_path):
+    server = start_server("--variant", "graceful", "--drain-seconds", "3")
+    summary_file = tmp_path / "summary.json"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "probe_demo", "client", server.url("/status"), "--rate", "200",
+         "--duration", "2.5", "--connections", "keep-alive", "--pool", "8", "--output",
+         "quiet", "--json", str(summary_file)], stdout=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    server.terminate()
+    client.communicate(timeout=60)
+    summary = json.loads(summary_file.read_text())
+    assert summary["failures"] == 0, summary["failure_kinds"]
+    # Every answer in the drain closed its connection, so the client kept opening new ones.
+    assert summary["connections"]["closed_by_server"] >= 100
+    assert summary["connections"]["opened"] >= summary["connections"]["closed_by_server"]
+
+
+def test_a_failure_on_a_reused_connection_is_its_own_kind():
+    """A server that answers once on each connection and then resets it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_once_then_reset():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+            connection.recv(4096)  # the second request: cut off without an answer
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=answer_once_then_reset, daemon=True).start()
+    port = listener.getsockname()[1]
+    load = LoadRun(f"http://127.0.0.1:{port}/", rate=20, duration=0.5, timeout=2,
+                   connections="keep-alive", pool_size=1)
+    attempts = load.run()
+    listener.close()
+    reused = [a for a in attempts if a.reused and not a.ok]
+    assert reused and all(a.outcome.endswith("(reused connection)") for a in reused)
+    assert not any(a.reused for a in attempts if a.ok)

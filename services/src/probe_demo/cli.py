@@ -218,7 +218,7 @@ def run_client(args: argparse.Namespace) -> int:
     attempts = load.run()
     if args.output == "progress":
         print(file=sys.stderr)
-    summary = report.summarize(attempts, args.url, args.rate, load.elapsed)
+    summary = report.summarize(attempts, args.url, args.rate, load.elapsed, load.pool)
     print(report.summary_text(summary), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

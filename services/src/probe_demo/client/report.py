@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from probe_demo.client.load import Attempt
+from probe_demo.client.load import Attempt, ConnectionPool
 
 SEPARATOR = "-" * 120
 
@@ -27,12 +27,19 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float) -> dict[str, Any]:
+def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float,
+              pool: ConnectionPool | None = None) -> dict[str, Any]:
     successes = sum(1 for attempt in attempts if attempt.ok)
     failures = len(attempts) - successes
     latencies = sorted(attempt.ttlb for attempt in attempts if attempt.ok)
     failed = [attempt for attempt in attempts if not attempt.ok]
     total = len(attempts) or 1
+    if pool is None:
+        connections = {"mode": "new", "opened": len(attempts)}
+    else:
+        connections = {"mode": "keep-alive", "pool": pool.size, "opened": pool.opened,
+                       "closed_by_server": pool.closed_by_server,
+                       "failed_reused": sum(1 for a in failed if a.reused)}
     return {
         "url": url,
         "rate": rate,
@@ -44,6 +51,7 @@ def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float) ->
         "failure_pct": round(100 * failures / total, 2),
         "versions": dict(Counter(a.version for a in attempts if a.ok and a.version)),
         "failure_kinds": dict(Counter(attempt.outcome for attempt in failed)),
+        "connections": connections,
         "first_failure_s": round(failed[0].started, 3) if failed else None,
         "last_failure_s": round(failed[-1].started, 3) if failed else None,
         "ttlb_ms": {
@@ -67,6 +75,11 @@ def summary_text(summary: dict[str, Any]) -> str:
     if summary["failure_kinds"]:
         kinds = ", ".join(f"{name}={count}" for name, count in summary["failure_kinds"].items())
         lines.append(f"failed as: {kinds}")
+    connections = summary["connections"]
+    if connections["mode"] == "keep-alive":
+        lines.append(f"connections: {connections['opened']} opened (keep-alive, pool "
+                     f"{connections['pool']}), {connections['closed_by_server']} closed by the "
+                     f"server, {connections['failed_reused']} failed after reuse")
     latency = summary["ttlb_ms"]
     lines.append(f"ttlb ms:   p50={latency['p50']} p99={latency['p99']} max={latency['max']}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probe_demo.client.load import Attempt, LoadRun
+from probe_demo.client.load import Attempt, ConnectionPool, LoadRun
 from probe_demo.client.report import summarize
 from probe_demo.rollout import disruptions
 from probe_demo.rollout.cluster import Cluster
@@ -37,10 +37,11 @@ class CheckResult:
     runs: list[disruptions.Disruption]
     template_of: dict[str, str]
     watch_errors: list[str]
+    pool: ConnectionPool | None = None  # keep-alive: the load's connections
 
     @property
     def summary(self) -> dict[str, Any]:
-        return summarize(self.attempts, self.url, self.options.rate, self.elapsed)
+        return summarize(self.attempts, self.url, self.options.rate, self.elapsed, self.pool)
 
     def window(self, index: int) -> list[Attempt]:
         """Attempts started during disruption `index`: from its start to the next one's
@@ -132,4 +133,4 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
         observer.stop()
     return CheckResult(options, cluster.namespace, deployment, service, url, load.attempts,
                        load.began_at, load.elapsed, observer.sorted_events(), runs,
-                       dict(observer.template_of), observer.errors)
+                       dict(observer.template_of), observer.errors, load.pool)

@@ -328,6 +328,11 @@ def summary_lines(result: CheckResult) -> list[str]:
     summary = result.summary
     lines.append(f"{'all':<12}{summary['attempts']:>10}{summary['failures']:>10}  "
                  f"(including {options.before:g}s of load before the first disruption)")
+    connections = summary["connections"]
+    if connections["mode"] == "keep-alive":
+        lines.append(f"keep-alive: {connections['opened']} connections opened (pool "
+                     f"{connections['pool']}), {connections['closed_by_server']} closed by "
+                     f"the server, {connections['failed_reused']} failed after reuse")
     for error in result.watch_errors:
         lines.append(f"warning: {error}")
     verdict = "PASS" if result.passed else "FAIL"
@@ -356,6 +361,7 @@ def as_json(result: CheckResult) -> dict[str, Any]:
         "url": result.url,
         "rate": result.options.rate,
         "passed": result.passed,
+        "connections": result.summary["connections"],
         "attempts": len(result.attempts),
         "failures": result.failures,
         "disruptions": [
