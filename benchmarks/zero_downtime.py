@@ -1,11 +1,14 @@
-"""Zero-downtime benchmark: every disruption x {zero-downtime, naive} at 500 requests/s.
+"""Zero-downtime benchmark: every disruption x {zero-downtime, naive} x {new, keep-alive}
+connections at 500 requests/s.
 
-For each pair, installs the preset with the chart's rollout check (its ServiceAccount and
-Role) into a fresh namespace, then runs `probe-demo check` in a pod of the cluster with
-that ServiceAccount: load through the Service while the Deployment is disrupted. Prints a
-table, writes each timeline to docs/images/rollout-<preset>-<disruption>.svg, and prints,
-as its last line, one JSON object:
-    {"<disruption>": {"<preset>": {"attempts": N, "failures": N}}}
+For each combination, installs the preset with the chart's rollout check (its
+ServiceAccount and Role) into a fresh namespace, then runs `probe-demo check` in a pod of
+the cluster with that ServiceAccount: load through the Service while the Deployment is
+disrupted, on a new connection per request or on a pool of --pool keep-alive connections.
+Prints a table, writes each timeline to
+docs/images/rollout-<preset>-<disruption>[-keep-alive][SUFFIX].svg, and prints, as its
+last line, one JSON object:
+    {"<disruption>": {"<preset>": {"<connections>": {"attempts": N, "failures": N}}}}
 
 One more naive rollout keeps the load going for --late seconds after it settled, long enough
 to show the late timeouts that stale connection tracking causes
@@ -13,7 +16,8 @@ to show the late timeouts that stale connection tracking causes
 Needs the cluster and image (`make image`).
 
 Usage: python benchmarks/zero_downtime.py [--rate 500] [--disruptions rollout,delete]
-       [--presets zero-downtime,naive-rollout]
+       [--presets zero-downtime,naive] [--connections new,keep-alive] [--pool 16]
+       [--suffix -before]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"
 DISRUPTIONS = ["rollout", "delete", "scale-down", "evict"]
 PRESETS = {"zero-downtime": "zero-downtime", "naive": "naive-rollout"}
+CONNECTIONS = ["new", "keep-alive"]
 
 
 def sh(*command: str, timeout: float = 600) -> str:
@@ -40,7 +45,13 @@ def sh(*command: str, timeout: float = 600) -> str:
     return result.stdout
 
 
-def one_run(preset: str, disruption: str, rate: float, after: float, picture: str = "") -> dict:
+def picture_name(preset: str, disruption: str, connections: str, suffix: str) -> str:
+    mode = "" if connections == "new" else f"-{connections}"
+    return f"rollout-{preset}-{disruption}{mode}{suffix}.svg"
+
+
+def one_run(preset: str, disruption: str, rate: float, after: float, connections: str,
+            pool: int, picture: str) -> dict:
     namespace = f"bench-{preset}-{disruption}-{uuid.uuid4().hex[:4]}"
     sh("kubectl", "create", "namespace", namespace)
     try:
@@ -49,9 +60,12 @@ def one_run(preset: str, disruption: str, rate: float, after: float, picture: st
            "--set", "rolloutCheck.enabled=true",
            "--set", f"rolloutCheck.disruptions={{{disruption}}}",
            "--wait", "--timeout", "180s")
-        title = f"{preset} preset, {disruption}, {rate:g} requests/s"
+        clients = "new connections" if connections == "new" else \
+            f"{pool} keep-alive connections"
+        title = f"{preset} preset, {disruption}, {rate:g} requests/s on {clients}"
         check = (f"probe-demo check --deployment demo-probe-demo -n {namespace} "
                  f"--url http://demo-probe-demo/status --rate {rate:g} --timeout 3 "
+                 f"--connections {connections} --pool {pool} "
                  f"--disruptions {disruption} --after {after:g} --json /tmp/result.json "
                  f"--timeline /tmp/timeline.svg --title '{title}' > /tmp/log 2>&1; "
                  "touch /tmp/done; sleep 3600")
@@ -74,10 +88,10 @@ def one_run(preset: str, disruption: str, rate: float, after: float, picture: st
             raise SystemExit(f"{preset}/{disruption}: the check gave no result:\n{log}")
         result = json.loads(found.stdout)
         IMAGES.mkdir(parents=True, exist_ok=True)
-        (IMAGES / (picture or f"rollout-{preset}-{disruption}.svg")).write_text(
+        (IMAGES / picture).write_text(
             sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/timeline.svg"))
-        print(f"--- {preset} / {disruption}: {result['failures']} of {result['attempts']} "
-              "failed", flush=True)
+        print(f"--- {preset} / {disruption} / {connections}: {result['failures']} of "
+              f"{result['attempts']} failed", flush=True)
         if result["explanation"]:
             print("\n".join(result["explanation"]), flush=True)
         result["log"] = log
@@ -92,6 +106,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--disruptions", default=",".join(DISRUPTIONS))
     parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument("--connections", default=",".join(CONNECTIONS))
+    parser.add_argument("--pool", type=int, default=16,
+                        help="keep-alive connections the load holds open")
+    parser.add_argument("--suffix", default="",
+                        help="added to each timeline's file name, e.g. -before")
     parser.add_argument("--after", type=float, default=15,
                         help="seconds of load after each disruption settled")
     parser.add_argument("--late", type=float, default=120,
@@ -99,45 +118,58 @@ def main() -> int:
     args = parser.parse_args()
     disruptions = args.disruptions.split(",")
     presets = args.presets.split(",")
+    modes = args.connections.split(",")
     for flag, names, known in (("--disruptions", disruptions, DISRUPTIONS),
-                               ("--presets", presets, list(PRESETS))):
+                               ("--presets", presets, list(PRESETS)),
+                               ("--connections", modes, CONNECTIONS)):
         unknown = [name for name in names if name not in known]
         if unknown:
             raise SystemExit(f"{flag}: unknown {', '.join(unknown)}; choose from {known}")
 
-    figures: dict[str, dict[str, dict]] = {}
+    figures: dict[str, dict[str, dict[str, dict]]] = {}
     for disruption in disruptions:
         for preset in presets:
-            result = one_run(preset, disruption, args.rate, args.after)
-            row = result["disruptions"][0]
-            figures.setdefault(disruption, {})[preset] = {
-                "attempts": result["attempts"], "failures": result["failures"],
-                "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
+            for mode in modes:
+                result = one_run(preset, disruption, args.rate, args.after, mode, args.pool,
+                                 picture_name(preset, disruption, mode, args.suffix))
+                row = result["disruptions"][0]
+                figures.setdefault(disruption, {}).setdefault(preset, {})[mode] = {
+                    "attempts": result["attempts"], "failures": result["failures"],
+                    "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
 
     late = None
-    if args.late > 0 and "naive" in presets:
-        late = one_run("naive", "rollout", args.rate, args.late,
-                       picture="rollout-naive-rollout-late.svg")
+    if args.late > 0 and "naive" in presets and "new" in modes:
+        late = one_run("naive", "rollout", args.rate, args.late, "new", args.pool,
+                       picture=f"rollout-naive-rollout-late{args.suffix}.svg")
 
-    print(f"\n{args.rate:g} requests/s through the Service: failed / attempts")
-    print(f"{'disruption':<12}" + "".join(f"{preset:>22}" for preset in presets)
-          + "   failed as (naive)")
+    columns = [(preset, mode) for preset in presets for mode in modes]
+    print(f"\n{args.rate:g} requests/s through the Service: failed / attempts "
+          f"(keep-alive: a pool of {args.pool})")
+    print(f"{'disruption':<12}" + "".join(f"{f'{p} {m}':>26}" for p, m in columns))
     for disruption, by_preset in figures.items():
-        cells = [f"{by_preset[p]['failures']:,} / {by_preset[p]['attempts']:,}" for p in presets]
-        kinds = ", ".join(f"{k} {n}" for k, n in by_preset.get("naive", {}).get(
-            "kinds", {}).items())
-        print(f"{disruption:<12}" + "".join(f"{cell:>22}" for cell in cells) + f"   {kinds}")
-    for preset in presets:
-        attempts = sum(by_preset[preset]["attempts"] for by_preset in figures.values())
-        failures = sum(by_preset[preset]["failures"] for by_preset in figures.values())
-        print(f"{preset}: {failures:,} of {attempts:,} requests failed across "
-              f"{', '.join(figures)}")
+        cells = [f"{by_preset[p][m]['failures']:,} / {by_preset[p][m]['attempts']:,}"
+                 for p, m in columns]
+        print(f"{disruption:<12}" + "".join(f"{cell:>26}" for cell in cells))
+    for preset, mode in columns:
+        attempts = sum(by_preset[preset][mode]["attempts"] for by_preset in figures.values())
+        failures = sum(by_preset[preset][mode]["failures"] for by_preset in figures.values())
+        print(f"{preset}, {mode} connections: {failures:,} of {attempts:,} requests failed "
+              f"across {', '.join(figures)}")
+    for disruption, by_preset in figures.items():
+        for preset, mode in columns:
+            kinds = by_preset[preset][mode]["kinds"]
+            if kinds:
+                shown = ", ".join(f"{k} {n}" for k, n in kinds.items())
+                print(f"  {disruption} / {preset} / {mode}: {shown}")
     if late is not None:
         print(f"naive rollout with {args.late:g}s of load after it: {late['failures']:,} of "
-              f"{late['attempts']:,} failed; {IMAGES}/rollout-naive-rollout-late.svg")
-    print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>.svg")
-    print(json.dumps({d: {p: {"attempts": f["attempts"], "failures": f["failures"]}
-                          for p, f in by_preset.items()} for d, by_preset in figures.items()}))
+              f"{late['attempts']:,} failed; {IMAGES}/rollout-naive-rollout-late"
+              f"{args.suffix}.svg")
+    print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>[-keep-alive]{args.suffix}.svg")
+    print(json.dumps({d: {p: {m: {"attempts": f["attempts"], "failures": f["failures"]}
+                              for m, f in by_mode.items()}
+                          for p, by_mode in by_preset.items()}
+                      for d, by_preset in figures.items()}))
     return 0
 
 
