@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from probe_demo import faults, logs, probes, ui, work
 from probe_demo.config import Settings
 from probe_demo.context import EXTENSION_KEY, Services, services
-from probe_demo.metrics import Metrics
+from probe_demo.metrics import Metrics, method_label
 from probe_demo.probe_hits import ProbeHits
 from probe_demo.protocol import POD_HEADER
 from probe_demo.resources import Resources
@@ -71,7 +71,7 @@ def _observe(response: Response) -> Response:
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     code = str(response.status_code)
     response.headers[POD_HEADER] = shared.hostname
-    shared.metrics.requests.labels(request.method, endpoint, code).inc()
+    shared.metrics.requests.labels(method_label(request.method), endpoint, code).inc()
     shared.metrics.latency.labels(endpoint).observe(elapsed)
     user_agent = request.headers.get("User-Agent", "")
     if request.path in PROBE_PATHS or user_agent.startswith("kube-probe/"):
@@ -84,7 +84,7 @@ def _observe(response: Response) -> Response:
                                  headers=logs.bounded_headers(sent),
                                  answer_headers=logs.bounded_headers(answered))
     elif shared.settings.log_requests:
-        logs.event("request", method=request.method, path=request.path[:256],
+        logs.event("request", method=request.method[:32], path=request.path[:256],
                    status=response.status_code, ms=round(elapsed * 1000, 2))
     return response
 

@@ -21,6 +21,21 @@ from probe_demo import health
 from probe_demo.config import Settings
 from probe_demo.state import PodState
 
+# Label values a client chooses are mapped onto these, so no client can grow the number of
+# series (and the memory, /metrics and /ui/live) without bound: an unknown method counts
+# as OTHER; gRPC health services are the probe kinds or "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
+                     "TRACE"})
+OTHER = "OTHER"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER
+
+
+def grpc_endpoint_label(service: str) -> str:
+    return f"grpc:{service}" if service in ("", *health.PROBE_KINDS) else "grpc:<other>"
+
 
 class StateCollector:
     def __init__(self, state: PodState, settings: Settings):

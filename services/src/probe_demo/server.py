@@ -7,20 +7,15 @@ writing it. The memory a fault holds is held here too, so a memory limit kills t
 container's main process and Kubernetes reports OOMKilled.
 
 HTTP is served by waitress: one I/O thread reads and writes every connection and hands
-complete requests to `threads` request threads. The shutdown is ours, because Kubernetes
-removes a terminating pod from the Service's endpoints at the same time as it sends SIGTERM:
-1. SIGTERM (or SIGINT) marks the pod draining: readiness (HTTP and gRPC) fails, everything
-   else still answers.
-2. For drain_seconds the server keeps accepting and serving while the endpoints drop the pod.
-3. Then it stops listening, closes idle connections, and gives the requests in flight up to
-   graceful_timeout to finish and be sent.
-4. It exits 0.
-A second SIGTERM during the drain skips the rest of the drain.
+complete requests to `threads` request threads. gRPC health has a thread of its own. The
+shutdown on SIGTERM (or SIGINT) is ours: probe_demo.drain.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
+import resource
 import signal
 import socket
 import threading
@@ -30,6 +25,7 @@ from typing import Any
 
 from probe_demo import logs
 from probe_demo.config import ConfigError, Settings, setting_names
+from probe_demo.protocol import ServerEvent
 
 # How often the I/O loop looks at signals and the shutdown clock.
 TICK_SECONDS = 0.1
@@ -91,28 +87,24 @@ class HealthFile:
         logs.event("health_file", path=str(self.path), present=False)
 
 
+def raise_open_files_limit(needed: int) -> None:
+    """Every connection is a file: let the process open as many as its hard limit allows
+    (a container's soft limit may be 1024), and say so when that is fewer than needed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        logs.event("open_files_limit", level=logging.WARNING, hard_limit=hard, needed=needed)
+
+
 class Server:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.pending_signals: list[int] = []
-        self.stop_listening_at: float | None = None
-        self.finish_by: float | None = None
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self.pending_signals.append(signum)
-
-    def _handle_signals(self) -> None:
-        while self.pending_signals:
-            signum = self.pending_signals.pop(0)
-            name = signal.Signals(signum).name
-            if self.stop_listening_at is None:
-                self.stop_listening_at = time.monotonic() + self.settings.drain_seconds
-                self.state.set(draining=True)
-                logs.event("state_change", field="draining", value=True, signal=name,
-                           drain_seconds=self.settings.drain_seconds)
-            elif self.finish_by is None:
-                self.stop_listening_at = time.monotonic()
-                logs.event("drain_cut_short", signal=name, why="second stop signal")
 
     def run(self) -> int:
         settings = self.settings
@@ -121,17 +113,19 @@ class Server:
 
         # Flask and waitress load only once the settings and ports are known to be good.
         from waitress import wasyncore
-        from waitress.channel import HTTPChannel
         from waitress.server import create_server
 
-        from probe_demo import faults, grpc_health
+        from probe_demo import faults, grpc_health, http_connections
         from probe_demo.app import create_app
         from probe_demo.context import EXTENSION_KEY
+        from probe_demo.drain import Drain
 
+        # HTTP connections, gRPC connections, and room for the rest.
+        raise_open_files_limit(http_connections.WAITRESS_LIMIT + grpc_health.MAX_CONNECTIONS
+                               + 128)
         app = create_app(settings)
         shared = app.extensions[EXTENSION_KEY]
-        self.state = shared.state
-        health_file = HealthFile(settings, self.state)
+        health_file = HealthFile(settings, shared.state)
         health_file.check()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
@@ -140,13 +134,17 @@ class Server:
         http = create_server(
             app, map=connections, sockets=[http_socket], threads=settings.threads,
             ident="probe-demo", clear_untrusted_proxy_headers=True,
-            # A probe's connection never waits for a connection slot.
-            connection_limit=1000,
+            **http_connections.waitress_options(),
         )
         grpc = None
         if grpc_socket is not None:
             grpc = grpc_health.GrpcHealthServer(grpc_socket, shared.state, settings,
-                                                shared.probe_hits)
+                                                shared.probe_hits, shared.hostname)
+        counts = http_connections.ConnectionCounts()
+        drain = Drain(http, shared.state, grpc, settings.drain_seconds,
+                      settings.graceful_timeout, counts)
+        http.channel_class = http_connections.channel_class(drain.draining, counts)
+        if grpc is not None:
             grpc.start()
         health_file.start()
         if settings.memory_at_start:
@@ -156,43 +154,27 @@ class Server:
         if settings.exit_at_start is not None:
             faults.schedule_exit(settings.exit_at_start, settings.exit_after,
                                  cause="--exit-at-start")
-        logs.event("listening", variant=settings.variant, port=settings.port,
+        logs.event(ServerEvent.LISTENING, variant=settings.variant, port=settings.port,
                    grpc_port=settings.grpc_port, threads=settings.threads)
 
-        cut_off = 0
+        next_sweep = 0.0
         try:
             while True:
                 wasyncore.loop(timeout=TICK_SECONDS, map=connections, count=1)
-                self._handle_signals()
+                while self.pending_signals:
+                    drain.on_signal(signal.Signals(self.pending_signals.pop(0)).name)
                 now = time.monotonic()
-                if self.finish_by is None:
-                    if self.stop_listening_at is not None and now >= self.stop_listening_at:
-                        # Close the listening socket only (the server's own close() would also
-                        # close the trigger the request threads wake this loop with).
-                        wasyncore.dispatcher.close(http)
-                        self.finish_by = now + settings.graceful_timeout
-                        logs.event("stop_listening", graceful_timeout=settings.graceful_timeout)
-                    continue
-                busy = 0
-                for channel in list(connections.values()):
-                    if not isinstance(channel, HTTPChannel):
-                        continue
-                    if channel.requests or channel.request is not None or \
-                            channel.total_outbufs_len:
-                        busy += 1
-                    else:
-                        channel.handle_close()
-                if busy == 0:
-                    break
-                if now >= self.finish_by:
-                    cut_off = busy
+                if now >= next_sweep:
+                    http_connections.sweep(http, counts, now)
+                    next_sweep = now + http_connections.SWEEP_SECONDS
+                if drain.tick(now):
                     break
         finally:
             http.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
             if grpc is not None:
                 grpc.stop()
             shared.resources.burn_cpus(0, cause="stopping")
-        logs.event("stopped", connections_cut_off=cut_off)
+        drain.log_stopped()
         return 0
 
 
