@@ -134,7 +134,13 @@ def test_memory_and_cpu_requests_reach_the_state(faulty):
      ("/fault/fail-next?probe=readiness", "'count'"),
      ("/fault/fail-next?probe=health&count=1", "'probe' must be one of liveness, readiness"),
      ("/fault/exit?code=256", "'code' must be an exit code, 0-255"),
-     ("/fault/exit?code=-1", "'code'"), ("/fault/exit", "'code'")],
+     ("/fault/exit?code=-1", "'code'"), ("/fault/exit", "'code'"),
+     # Digits int() refuses although str.isdigit takes them.
+     ("/fault/fail-next?probe=readiness&count=²", "'count'"),
+     ("/fault/fail-next?probe=readiness&count=①", "'count'"),
+     ("/fault/cpu?cpus=²", "'cpus'"), ("/fault/exit?code=¹", "'code'"),
+     ("/fault/cpu?cpus=\u0661", "'cpus'"),  # ARABIC-INDIC DIGIT ONE
+     ("/fault/readiness", "'ready' must be true or false")],
 )
 def test_bad_fault_parameters_are_named_and_change_nothing(faulty, path, message):
     answer = faulty.post(path)
@@ -163,3 +169,65 @@ def test_exit_at_start_crashes_every_start_with_that_code(start_server):
     assert http_get(server.url("/livez"))[0] == 200  # it serves until then
     assert server.process.wait(timeout=10) == 42
     assert '"event": "exit", "code": 42, "cause": "--exit-at-start"' in server.log()
+
+
+@pytest.mark.parametrize("origin", [
+    "http://elsewhere.example",
+    "https://localhost",  # this server speaks plain HTTP
+    "null",  # a sandboxed frame or a file:// page
+    "http://localhost/ui",  # no browser sends a path
+    "http://127.0.0.1.evil.example",
+])
+def test_untrusted_origins_are_refused(faulty, origin):
+    answer = faulty.post("/fault/readiness?ready=false", headers={"Origin": origin})
+    assert answer.status_code == 403, origin
+    assert untouched(faulty) == UNTOUCHED
+
+
+def test_dns_rebinding_is_refused_although_host_and_origin_agree(faulty):
+    """A page on evil.example whose name now resolves to the pod: the browser sends Host and
+    Origin both naming evil.example, which is neither loopback nor the pod."""
+    answer = faulty.post("/fault/readiness?ready=false",
+                         headers={"Host": "evil.example:8080",
+                                  "Origin": "http://evil.example:8080"})
+    assert answer.status_code == 403
+    assert untouched(faulty) == UNTOUCHED
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:18080", "http://127.0.0.1:9999",
+                                    "http://[::1]:8080", "http://demo.localhost"])
+def test_loopback_origins_on_any_port_are_trusted(faulty, origin):
+    """kubectl port-forward puts the page on a loopback port of its choosing."""
+    answer = faulty.post("/fault/readiness?ready=false", headers={"Origin": origin})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_the_pods_own_address_on_its_own_port_is_trusted(make_app):
+    import socket
+
+    app = make_app(enable_faults=True)
+    client = app.test_client()
+    own = socket.gethostname().lower()
+    port = app.extensions["probe_demo"].settings.port
+    assert client.post("/fault/readiness?ready=false",
+                       headers={"Origin": f"http://{own}:{port}"}).status_code == 200
+    assert client.post("/fault/readiness?ready=false",
+                       headers={"Origin": f"http://{own}:{port + 1}"}).status_code == 403
+
+
+def test_listed_origins_are_trusted(make_app):
+    client = make_app(enable_faults=True,
+                      trusted_origins="https://demo.example.com, http://10.0.0.9:30080"
+                      ).test_client()
+    for origin in ("https://demo.example.com", "http://10.0.0.9:30080"):
+        answer = client.post("/fault/readiness?ready=false", headers={"Origin": origin})
+        assert answer.status_code == 200, origin
+    assert client.post("/fault/readiness?ready=false",
+                       headers={"Origin": "http://demo.example.com"}).status_code == 403
+
+
+def test_head_does_not_flip_the_browser_switch(faulty):
+    answer = faulty.head("/start-failing")
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, POST"
+    assert untouched(faulty) == UNTOUCHED

@@ -200,6 +200,11 @@ def _one_line_error(result) -> str:
         (["--health-file", "/proc/version/healthy"], "--health-file (PROBE_DEMO_HEALTH_FILE)="),
         (["--health-file", "/tmp"], "is a directory"),
         (["--enable-faults", "maybe"], "--enable-faults (PROBE_DEMO_ENABLE_FAULTS)='maybe'"),
+        (["--trusted-origins", "demo.example.com"],
+         "--trusted-origins (PROBE_DEMO_TRUSTED_ORIGINS)='demo.example.com': "
+         "'demo.example.com' is not an origin; write scheme://host[:port]"),
+        (["--trusted-origins", "https://demo.example.com/ui"], "is not an origin"),
+        (["--trusted-origins", "http://x:99999"], "the port must be a number from 1 to 65535"),
     ],
 )
 def test_bad_settings_exit_with_one_line_naming_them(args, expected):

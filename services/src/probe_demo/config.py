@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from probe_demo import variants
 
@@ -111,6 +112,25 @@ def _text(text: str) -> str:
     return text
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port]), as a browser writes them."""
+    origins = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        try:
+            parts.port  # noqa: B018 - a bad port raises here
+        except ValueError:
+            raise ValueError(f"{item!r}: the port must be a number from 1 to 65535") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or \
+                parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"{item!r} is not an origin; write scheme://host[:port], "
+                             "e.g. https://demo.example.com")
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
 def _port(text: str) -> int:
     return _int_in(1, 65535)(text)
 
@@ -148,6 +168,10 @@ class Settings:
     )
     enable_faults: bool = _setting(
         False, _parse_bool, "turn on /start-failing and /fault/* (a switch, or true/false)"
+    )
+    trusted_origins: tuple[str, ...] = _setting(
+        (), _origins, "browser origins besides this pod's own and loopback that may flip "
+        "the switches, comma-separated, e.g. https://demo.example.com",
     )
     memory_at_start: int = _setting(
         0, parse_size, f"hold this much memory from the start, e.g. 150Mi (at most "

@@ -7,16 +7,22 @@ memory limit kills the container's main process and Kubernetes reports OOMKilled
 Every switch changes the pod's state, so it takes POST; a GET is refused with 405 and says so.
 The one exception is /start-failing, which seed 001 opens in a web browser.
 
-Cross-site requests are refused by a same-origin check rather than a token: a browser sends
-`Origin` with every POST and every cross-origin fetch, and a POST whose Origin is not this
-server (the Host it was sent to) is answered 403 before anything changes. A page elsewhere can
-therefore not flip a switch through the visitor's browser; curl and other clients without an
-Origin are not affected. A plain link to /start-failing still works from anywhere, as seed 001
-needs; that switch only restarts the container, which is what it demonstrates.
+Cross-site requests are refused by an origin check rather than a token: a browser sends
+`Origin` with every POST and every cross-origin fetch, and a POST whose Origin is not trusted
+is answered 403 before anything changes. Trusted are: http:// origins on a loopback host
+(localhost, 127.0.0.0/8, [::1]; any port, as `kubectl port-forward` picks one), http:// on
+this pod's own name or addresses and its own port, and the origins listed in
+--trusted-origins (an Ingress's https://demo.example.com). The Host header is not trusted:
+after DNS rebinding a page on evil.example reaches this server with Host and Origin both
+naming evil.example, and is refused because evil.example is none of the above. curl and
+other clients without an Origin are not affected. A plain link to /start-failing still works
+from anywhere, as seed 001 needs; that switch only restarts the container, which is what it
+demonstrates.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 from urllib.parse import urlsplit
@@ -41,7 +47,9 @@ EXIT_DELAY_SECONDS = 0.2
 def _whole_number(name: str, low: int, high: int) -> int | None:
     """Query parameter `name` as a whole number from low to high, or None if it is not one."""
     text = request.args.get(name, "")
-    if not text.isdigit() or len(text) > 9:  # digits only; a huge one is not parsed at all
+    # ASCII digits only (str.isdigit also takes '²' and '①', which int() refuses); a huge
+    # number is not parsed at all.
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return None
     value = int(text)
     return value if low <= value <= high else None
@@ -61,15 +69,46 @@ def guard():
         )
     if request.endpoint == "faults.unknown_switch":
         return None
-    if request.method != "POST" and request.path != BROWSER_SWITCH:
-        return _refusal(f"{request.path} changes the pod's state, so it takes POST, not "
-                        f"{request.method}: curl -X POST '{request.url[:300]}'",
-                        405, Allow="POST")
+    browser_switch = request.path == BROWSER_SWITCH and request.method == "GET"
+    if request.method != "POST" and not browser_switch:
+        allow = "GET, POST" if request.path == BROWSER_SWITCH else "POST"
+        return _refusal(f"{request.path[:200]} changes the pod's state, so it takes POST, "
+                        f"not {request.method[:32]}: curl -X POST '{request.url[:300]}'",
+                        405, Allow=allow)
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and not trusted_origin(origin):
         return _refusal(f"cross-origin request refused: Origin {origin[:200]} is not this "
-                        f"server ({request.host[:200]}); open /ui on this server instead", 403)
+                        "pod, a loopback address or one of --trusted-origins "
+                        "(PROBE_DEMO_TRUSTED_ORIGINS; chart value faults.trustedOrigins)", 403)
     return None
+
+
+def trusted_origin(origin: str) -> bool:
+    settings = services().settings
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if not host or parts.path or f"{parts.scheme}://{parts.netloc.lower()}" != origin.lower():
+        return False  # "null", a path, or anything else a browser would not send
+    if origin.lower() in settings.trusted_origins:
+        return True
+    if parts.scheme != "http":
+        return False  # this server speaks plain HTTP; https is an Ingress: list it
+    if _loopback(host):
+        return True
+    return (port or 80) == settings.port and host in services().own_names
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @blueprint.route("/fault/<path:name>", methods=["GET", "POST"])
@@ -88,9 +127,10 @@ def start_failing():
 
 @blueprint.route("/fault/readiness", methods=["GET", "POST"])
 def readiness():
-    ready = request.args.get("ready", "false").lower()
+    ready = request.args.get("ready", "").lower()
     if ready not in ("true", "false"):
-        return _refusal("query parameter 'ready' must be true or false", 400)
+        return _refusal("query parameter 'ready' must be true or false, e.g. "
+                        "/fault/readiness?ready=false", 400)
     value = None if ready == "true" else False
     services().state.set(ready_override=value)
     logs.event("state_change", field="ready_override", value=value, cause="/fault/readiness")

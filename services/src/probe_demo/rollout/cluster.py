@@ -12,8 +12,10 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from probe_demo.rollout.errors import CheckError
 
@@ -46,11 +48,19 @@ class Cluster:
                     active = next(c for c in config.list_kube_config_contexts()[0]
                                   if c["name"] == context)
                 default_namespace = active["context"].get("namespace", "default")
-        except (config.ConfigException, OSError, StopIteration) as err:
-            where = f"--context={context}" if context else "the kubeconfig (KUBECONFIG)"
-            raise CheckError(f"cannot load {where}: {err}") from None
+        except (config.ConfigException, OSError, StopIteration, yaml.YAMLError, TypeError,
+                ValueError, AttributeError, KeyError) as err:
+            where = f"--context={context}" if context else "the kubeconfig"
+            raise CheckError(f"cannot load {where} ({_kubeconfig_path()}): "
+                             f"{_first_line(err)}") from None
         self.namespace = namespace or default_namespace
-        self.api_client = client.ApiClient()
+        configuration = client.Configuration.get_default_copy()
+        # One try per call: an unreachable server is said at once, not after retries.
+        configuration.retries = False
+        self.api_client = client.ApiClient(configuration)
+        self.server = configuration.host
+        self.source = ("the pod's service account" if context is None and _in_cluster()
+                       else f"context {context or active['name']} of {_kubeconfig_path()}")
         self.core = client.CoreV1Api(self.api_client)
         self.apps = client.AppsV1Api(self.api_client)
         self.discovery = client.DiscoveryV1Api(self.api_client)
@@ -58,14 +68,20 @@ class Cluster:
         self.authorization = client.AuthorizationV1Api(self.api_client)
 
     def call(self, verb: str, resource: str, action: Callable[[], T]) -> T:
-        """Run one API call; a refusal becomes a CheckError naming verb and resource."""
+        """Run one API call; a refusal becomes a CheckError naming verb and resource, and
+        so does an API server that cannot be reached or does not answer in JSON."""
         try:
             return action()
         except ApiException as err:
             raise self.refusal(verb, resource, err) from None
-        except OSError as err:  # urllib3's errors are OSErrors too: no route, refused, TLS
-            raise CheckError(f"cannot reach the Kubernetes API to {verb} {resource}: "
-                             f"{err}") from None
+        except (OSError, HTTPError) as err:  # no route, refused, TLS, retries exhausted
+            raise CheckError(f"cannot reach the Kubernetes API at {self.server} "
+                             f"({self.source}) to {verb} {resource}: "
+                             f"{_unreachable(err)}") from None
+        except (ValueError, TypeError, AttributeError) as err:  # not a Kubernetes object
+            raise CheckError(f"the Kubernetes API at {self.server} ({self.source}) gave an "
+                             f"answer that is not a Kubernetes object to {verb} {resource}: "
+                             f"{_first_line(err)}") from None
 
     def refusal(self, verb: str, resource: str, err: ApiException) -> CheckError:
         where = f"in namespace {self.namespace}"
@@ -119,14 +135,17 @@ class Cluster:
 
     def hpa_minimum(self, deployment: str) -> int | None:
         """minReplicas of an HPA scaling `deployment` (the chart names it the same)."""
-        try:
-            hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler(
-                deployment, self.namespace)
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise self.refusal("get", f"horizontalpodautoscalers/{deployment}", err) from None
-        return hpa.spec.min_replicas or 1
+        def read() -> Any:
+            try:
+                return self.autoscaling.read_namespaced_horizontal_pod_autoscaler(
+                    deployment, self.namespace)
+            except ApiException as err:
+                if err.status == 404:
+                    return None
+                raise
+
+        hpa = self.call("get", f"horizontalpodautoscalers/{deployment}", read)
+        return hpa.spec.min_replicas or 1 if hpa is not None else None
 
     # Pods.
 
@@ -144,16 +163,46 @@ class Cluster:
         already), else why not: a PodDisruptionBudget answers 429 with its own reason."""
         body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name,
                                                               namespace=self.namespace))
-        try:
-            self.core.create_namespaced_pod_eviction(name, self.namespace, body)
-        except ApiException as err:
-            if err.status == 429:
-                causes = json.loads(err.body or "{}").get("details", {}).get("causes", [])
-                return "; ".join(c.get("message", "") for c in causes) or _message(err)
-            if err.status == 404:
-                return None
-            raise self.refusal("create", "pods/eviction", err) from None
-        return None
+
+        def create() -> str | None:
+            try:
+                self.core.create_namespaced_pod_eviction(name, self.namespace, body)
+            except ApiException as err:
+                if err.status == 429:
+                    return _budget_refusal(err)
+                if err.status == 404:
+                    return None
+                raise
+            return None
+
+        return self.call("create", "pods/eviction", create)
+
+
+def _budget_refusal(err: ApiException) -> str:
+    try:
+        causes = json.loads(err.body or "{}").get("details", {}).get("causes", [])
+    except (ValueError, AttributeError):
+        causes = []
+    return "; ".join(c.get("message", "") for c in causes if isinstance(c, dict)) \
+        or _message(err)
+
+
+def _kubeconfig_path() -> str:
+    return os.environ.get("KUBECONFIG") or os.path.expanduser(config.KUBE_CONFIG_DEFAULT_LOCATION)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
+
+
+def _unreachable(err: BaseException) -> str:
+    """What failed, in words: urllib3 wraps the cause of its last retry."""
+    cause = getattr(err, "reason", None) or err
+    text = _first_line(cause)
+    # "<urllib3.connection.HTTPSConnection object at 0x..>: Failed to establish a new
+    # connection: [Errno 111] Connection refused" -> the part after the object.
+    return text.split(">: ", 1)[-1]
 
 
 def _in_cluster() -> bool:
