@@ -1,5 +1,6 @@
 """`probe-demo client` against real local servers."""
 
+import contextlib
 import json
 import signal
 import socket
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from processes import free_port
@@ -115,6 +117,9 @@ def test_timeout_is_a_failure_not_a_crash(start_server):
         (["http://x/", "--pool", "0"], "argument --pool: '0': must be from 1 to 256"),
         (["http://x/", "--pool", "257"], "argument --pool: '257': must be from 1 to 256"),
         (["http://x/", "--pool", "many"], "argument --pool: 'many': not a whole number"),
+        (["http://x/", "--rate", "1e12"], "--rate=1e+12: above 5000 attempts a second"),
+        (["http://x/a b"], "contains a space; percent-encode it"),
+        (["http://x/a\r\nX-Injected: 1"], "contains a carriage return (CR)"),
     ],
 )
 def test_bad_client_arguments_are_one_line_naming_them(args, named):
@@ -229,3 +234,127 @@ def test_a_failure_on_a_reused_connection_is_its_own_kind():
     reused = [a for a in attempts if a.reused and not a.ok]
     assert reused and all(a.outcome.endswith("(reused connection)") for a in reused)
     assert not any(a.reused for a in attempts if a.ok)
+
+
+class Misbehaving:
+    """A loopback server that answers every request with `answer(connection)`."""
+
+    def __init__(self, answer) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.answer = answer
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(4096)
+                self.answer(connection)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def trickle(connection: socket.socket) -> None:
+    """A byte every 1.5 s: each read is quick, the answer never ends."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+    for _ in range(100):
+        time.sleep(1.5)
+        connection.sendall(b"x")
+
+
+def huge(connection: socket.socket) -> None:
+    size = 256 << 20
+    connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+    chunk = b"x" * (1 << 20)
+    for _ in range(256):
+        connection.sendall(chunk)
+
+
+def slow(connection: socket.socket) -> None:
+    time.sleep(8)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@pytest.mark.parametrize(("answer", "failed_as"), [(trickle, "timeout"), (slow, "timeout"),
+                                                   (huge, "answer over 1 MiB")],
+                         ids=["trickle", "slow", "huge"])
+def test_an_attempt_is_bounded_as_a_whole_and_the_run_ends_on_time(tmp_path, answer,
+                                                                   failed_as):
+    server = Misbehaving(answer)
+    summary_file = tmp_path / "summary.json"
+    began = time.monotonic()
+    result = run_client(f"http://127.0.0.1:{server.port}/", "--rate", "5", "--duration", "3",
+                        "--timeout", "2", "--output", "quiet", "--json", str(summary_file))
+    took = time.monotonic() - began
+    server.close()
+    assert result.returncode == 1
+    summary = json.loads(summary_file.read_text())
+    assert summary["successes"] == 0
+    assert summary["failure_kinds"] == {failed_as: summary["attempts"]}
+    assert took < 3 + 2 + 2.5, f"ran {took:.1f}s"  # duration + timeout + start-up
+
+
+def test_a_huge_answer_does_not_take_the_clients_memory(tmp_path):
+    server = Misbehaving(huge)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "probe_demo", "client", f"http://127.0.0.1:{server.port}/",
+         "--rate", "4", "--duration", "2", "--output", "quiet"], stdout=subprocess.PIPE,
+        text=True)
+    peak = 0
+    while process.poll() is None:
+        status = Path(f"/proc/{process.pid}/status")
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        time.sleep(0.05)
+    server.close()
+    assert peak < 200 * 1024, f"peak RSS {peak} KiB"
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_a_stop_signal_ends_a_run_stuck_on_a_trickle_with_the_summary(signals):
+    server = Misbehaving(trickle)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "probe_demo", "client", f"http://127.0.0.1:{server.port}/",
+         "--rate", "5", "--timeout", "30", "--output", "quiet"], stdout=subprocess.PIPE,
+        text=True)
+    time.sleep(1.5)
+    for _ in range(signals):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    began = time.monotonic()
+    out, _ = process.communicate(timeout=40)
+    server.close()
+    assert "attempts:" in out and "failures:" in out
+    if signals == 2:
+        assert time.monotonic() - began < 3, "the second signal ends the attempts now"
+
+
+def test_a_rate_the_client_cannot_hold_is_reported(tmp_path):
+    server = Misbehaving(slow)
+    summary_file = tmp_path / "summary.json"
+    began = time.monotonic()
+    result = run_client(f"http://127.0.0.1:{server.port}/", "--rate", "1000", "--duration",
+                        "2", "--timeout", "1", "--output", "quiet", "--json",
+                        str(summary_file))
+    took = time.monotonic() - began
+    server.close()
+    summary = json.loads(summary_file.read_text())
+    assert took < 2 + 1 + 2.5, f"ran {took:.1f}s"
+    # 512 workers, each held 1 s by a server that never answers in time: about half of
+    # 1,000 a second cannot be sent, and the summary says so.
+    assert not summary["rate_held"] and summary["not_sent"] > 200
+    assert "rate NOT held" in result.stdout
+    assert summary["attempts"] + summary["not_sent"] <= 2000

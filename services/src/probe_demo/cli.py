@@ -186,11 +186,20 @@ def _check_bounds(args: argparse.Namespace, above_zero: tuple[str, ...],
                 raise ConfigError(f"--{name.replace('_', '-')}={value}: {rule}")
 
 
+def _check_rate(rate: float) -> None:
+    from probe_demo.client.load import MAX_RATE
+
+    if rate > MAX_RATE:
+        raise ConfigError(f"--rate={rate:g}: above {MAX_RATE} attempts a second, more than "
+                          "one client process can start; run several clients")
+
+
 def _check_client_args(args: argparse.Namespace) -> None:
     from probe_demo.client.load import Target
 
     _check_bounds(args, above_zero=("rate", "duration", "timeout"),
                   not_negative=("max_failures",))
+    _check_rate(args.rate)
     _check_output_files(args)
     try:
         Target.parse(args.url)
@@ -213,12 +222,21 @@ def run_client(args: argparse.Namespace) -> int:
 
     load = LoadRun(args.url, args.rate, args.duration, args.timeout, on_attempt,
                    connections=args.connections, pool_size=args.pool)
+
+    def on_stop_signal(*_: object) -> None:
+        # The first stop lets the attempts in flight finish (each within --timeout); a
+        # second one ends them now. Either way the summary follows.
+        if load.stop.is_set():
+            load.abort()
+        load.stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: load.stop.set())
+        signal.signal(signum, on_stop_signal)
     attempts = load.run()
     if args.output == "progress":
         print(file=sys.stderr)
-    summary = report.summarize(attempts, args.url, args.rate, load.elapsed, load.pool)
+    summary = report.summarize(attempts, args.url, args.rate, load.elapsed, load.pool,
+                               load.not_sent, load.max_lag)
     print(report.summary_text(summary), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
@@ -232,6 +250,7 @@ def run_client(args: argparse.Namespace) -> int:
 def run_check_command(args: argparse.Namespace) -> int:
     _check_bounds(args, above_zero=("rate", "timeout", "settle_timeout"),
                   not_negative=("before", "pause", "after", "max_failures"))
+    _check_rate(args.rate)
     if not (args.release or args.deployment):
         raise ConfigError("name what to check: --release NAME or --deployment NAME")
     _check_output_files(args)

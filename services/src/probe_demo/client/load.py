@@ -15,7 +15,9 @@ failures and a backlog of slow answers, not as a quietly lower rate.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import heapq
 import http.client
 import json
 import os
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from probe_demo.date_fields import date_fields
@@ -37,6 +40,9 @@ from probe_demo.protocol import POD_HEADER
 VERSION_TEXT_LIMIT = 40
 CONNECTION_MODES = ("new", "keep-alive")
 MAX_POOL = 256  # connections a keep-alive client may hold open at once
+MAX_RATE = 5000  # attempts a second one client process can start, and far more than it holds
+MAX_ANSWER_BYTES = 1 << 20  # an answer is read up to this much; a larger one is a failure
+MAX_WORKERS = 512
 
 
 @dataclass
@@ -78,6 +84,10 @@ class Target:
 
     @classmethod
     def parse(cls, url: str) -> Target:
+        bad = next((c for c in url if c.isspace() or not c.isprintable()), None)
+        if bad is not None:
+            raise ValueError(f"URL {url!r} contains {_character_name(bad)}; percent-encode "
+                             "it (a space is %20)")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"URL {url!r} must look like http://host[:port]/path")
@@ -93,6 +103,63 @@ class Target:
         if parts.query:
             path += "?" + parts.query
         return cls(parts.scheme, parts.hostname, port, path)
+
+
+def _character_name(char: str) -> str:
+    names = {" ": "a space", "\r": "a carriage return (CR)", "\n": "a line feed (LF)",
+             "\t": "a tab"}
+    return names.get(char, f"the character U+{ord(char):04X}")
+
+
+class Watchdog:
+    """Holds every attempt to its deadline: an attempt's socket is shut down when its time
+    is up, so whatever read or write it is in returns at once. A socket timeout alone bounds
+    one read, and a server that sends a byte a second would keep an attempt for ever."""
+
+    def __init__(self) -> None:
+        self._watched: list[list[Any]] = []  # [deadline, number, socket, fired, done]
+        self._count = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> list[Any]:
+        with self._wake:
+            self._count += 1
+            entry = [deadline, self._count, sock, False, False]
+            heapq.heappush(self._watched, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return entry
+
+    @staticmethod
+    def release(entry: list[Any]) -> bool:
+        """Stop watching; True when the deadline had passed and the socket was shut down."""
+        entry[4] = True
+        return entry[3]
+
+    def expire_all(self) -> None:
+        """End every attempt now (a second stop signal)."""
+        with self._wake:
+            for entry in self._watched:
+                entry[0] = 0.0
+            heapq.heapify(self._watched)
+            self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                while self._watched and (self._watched[0][4] or self._watched[0][0] <= now):
+                    entry = heapq.heappop(self._watched)
+                    if not entry[4]:
+                        entry[3] = True
+                        with contextlib.suppress(OSError):
+                            entry[2].shutdown(socket.SHUT_RDWR)
+                wait = self._watched[0][0] - now if self._watched else None
+                self._wake.wait(wait)
 
 
 def version_of(body: bytes) -> str | None:
@@ -169,17 +236,27 @@ def _open(target: Target, timeout: float) -> http.client.HTTPConnection:
 
 
 def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: Attempt,
-              headers: dict[str, str]) -> bool:
-    """Send one GET and read its answer into `attempt`; True when the connection may be
-    used again."""
+              headers: dict[str, str], watchdog: Watchdog, deadline: float) -> bool:
+    """Send one GET and read its answer into `attempt`, all of it by `deadline`; True when
+    the connection may be used again."""
+    watched = None
     try:
+        if connection.sock is None:
+            connection.connect()
+        attempt.local_port = connection.sock.getsockname()[1]
+        watched = watchdog.watch(connection.sock, deadline)
         connection.request("GET", target.path, headers=headers)
-        if connection.sock is not None:
-            attempt.local_port = connection.sock.getsockname()[1]
         response = connection.getresponse()
-        body = response.read()
+        body = response.read(MAX_ANSWER_BYTES + 1)
+        if len(body) > MAX_ANSWER_BYTES:
+            attempt.error = f"answer over {MAX_ANSWER_BYTES >> 20} MiB"
+            return False
     except (OSError, http.client.HTTPException) as err:
-        attempt.error = _error_name(err)
+        timed_out = watched is not None and Watchdog.release(watched)
+        attempt.error = "timeout" if timed_out else _error_name(err)
+        return False
+    if Watchdog.release(watched):
+        attempt.error = "timeout"
         return False
     attempt.status = response.status
     attempt.pod = response.getheader(POD_HEADER)
@@ -194,13 +271,18 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
     return not response.will_close
 
 
-def fetch(target: Target, attempt: Attempt, timeout: float) -> Attempt:
+_WATCHDOG = Watchdog()
+
+
+def fetch(target: Target, attempt: Attempt, timeout: float,
+          watchdog: Watchdog = _WATCHDOG) -> Attempt:
     """One attempt on a connection of its own, closed after the answer."""
     begin = time.perf_counter()
     connection = _open(target, timeout)
     connection._create_connection = _connector(attempt)
     try:
-        _exchange(connection, target, attempt, {"Connection": "close"})
+        _exchange(connection, target, attempt, {"Connection": "close"}, watchdog,
+                  time.monotonic() + timeout)
     finally:
         connection.close()
         attempt.ttlb = time.perf_counter() - begin
@@ -230,9 +312,10 @@ class ConnectionPool:
     or it fails. An attempt that finds every connection busy waits for one, within its
     timeout."""
 
-    def __init__(self, target: Target, size: int) -> None:
+    def __init__(self, target: Target, size: int, watchdog: Watchdog = _WATCHDOG) -> None:
         self.target = target
         self.size = size
+        self.watchdog = watchdog
         self._idle: deque[_Pooled] = deque()
         self._open_count = 0
         self._ready = threading.Condition()
@@ -273,6 +356,7 @@ class ConnectionPool:
 
     def fetch(self, attempt: Attempt, timeout: float) -> Attempt:
         begin = time.perf_counter()
+        deadline = time.monotonic() + timeout
         try:
             pooled = self._take(timeout)
         except TimeoutError:
@@ -289,7 +373,8 @@ class ConnectionPool:
             pooled.connection.timeout = timeout
             if pooled.connection.sock is not None:
                 pooled.connection.sock.settimeout(timeout)
-            keep = _exchange(pooled.connection, self.target, attempt, {})
+            keep = _exchange(pooled.connection, self.target, attempt, {}, self.watchdog,
+                             deadline)
             if attempt.status is not None:
                 pooled.answers += 1
                 pooled.pod = attempt.pod
@@ -326,25 +411,47 @@ class LoadRun:
     connections: str = "new"  # one of CONNECTION_MODES
     pool_size: int = 16  # keep-alive: connections held open at most
     pool: ConnectionPool | None = None
+    # The schedule as kept: attempts not sent because every worker was still busy, and
+    # the most an attempt started after its time.
+    not_sent: int = 0
+    max_lag: float = 0.0
+    watchdog: Watchdog = field(default_factory=Watchdog)
+
+    @property
+    def rate_held(self) -> bool:
+        return self.not_sent == 0 and self.max_lag < 1.0
+
+    def abort(self) -> None:
+        """Stop now: no new attempt, and the ones in flight end at once (timeout)."""
+        self.stop.set()
+        self.watchdog.expire_all()
 
     def run(self) -> list[Attempt]:
         if self.fetcher is not None:
             fetcher = self.fetcher
         elif self.connections == "keep-alive":
-            self.pool = ConnectionPool(Target.parse(self.url), self.pool_size)
+            self.pool = ConnectionPool(Target.parse(self.url), self.pool_size, self.watchdog)
             fetcher = self.pool.fetch
         else:
             target = Target.parse(self.url)
-            fetcher = lambda attempt, timeout: fetch(target, attempt, timeout)  # noqa: E731
+            watchdog = self.watchdog
+
+            def fetcher(attempt: Attempt, timeout: float) -> Attempt:
+                return fetch(target, attempt, timeout, watchdog)
+
         lock = threading.Lock()
         # Enough threads that attempts still start on time while each may take `timeout`.
-        workers = max(4, min(512, int(self.rate * self.timeout) + 4))
+        workers = max(4, min(MAX_WORKERS, int(self.rate * self.timeout) + 4))
+        free = threading.Semaphore(workers)
 
         def one(attempt: Attempt) -> None:
-            fetcher(attempt, self.timeout)
-            with lock:
-                self.attempts.append(attempt)
-                self.on_attempt(attempt)
+            try:
+                fetcher(attempt, self.timeout)
+                with lock:
+                    self.attempts.append(attempt)
+                    self.on_attempt(attempt)
+            finally:
+                free.release()
 
         start = time.monotonic()
         self.began_at = time.time()
@@ -357,6 +464,10 @@ class LoadRun:
                 if self.stop.wait(max(0.0, due - time.monotonic())):
                     break
                 number += 1
+                self.max_lag = max(self.max_lag, time.monotonic() - due)
+                if not free.acquire(blocking=False):
+                    self.not_sent += 1  # every worker is busy: the rate is not held
+                    continue
                 pool.submit(one, Attempt(number, time.monotonic() - start,
                                          date_fields(datetime.now())))
         self.elapsed = time.monotonic() - start

@@ -28,7 +28,8 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float,
-              pool: ConnectionPool | None = None) -> dict[str, Any]:
+              pool: ConnectionPool | None = None, not_sent: int = 0,
+              max_lag: float = 0.0) -> dict[str, Any]:
     successes = sum(1 for attempt in attempts if attempt.ok)
     failures = len(attempts) - successes
     latencies = sorted(attempt.ttlb for attempt in attempts if attempt.ok)
@@ -52,6 +53,11 @@ def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float,
         "versions": dict(Counter(a.version for a in attempts if a.ok and a.version)),
         "failure_kinds": dict(Counter(attempt.outcome for attempt in failed)),
         "connections": connections,
+        # Whether the client kept its schedule: attempts it could not send because every
+        # worker was busy, and the most one started late.
+        "rate_held": not_sent == 0 and max_lag < 1.0,
+        "not_sent": not_sent,
+        "max_start_lag_s": round(max_lag, 3),
         "first_failure_s": round(failed[0].started, 3) if failed else None,
         "last_failure_s": round(failed[-1].started, 3) if failed else None,
         "ttlb_ms": {
@@ -75,6 +81,10 @@ def summary_text(summary: dict[str, Any]) -> str:
     if summary["failure_kinds"]:
         kinds = ", ".join(f"{name}={count}" for name, count in summary["failure_kinds"].items())
         lines.append(f"failed as: {kinds}")
+    if not summary["rate_held"]:
+        lines.append(f"rate NOT held: {summary['not_sent']} attempts not sent (every worker "
+                     f"busy), attempts started up to {summary['max_start_lag_s']}s late; "
+                     "lower --rate or --timeout")
     connections = summary["connections"]
     if connections["mode"] == "keep-alive":
         lines.append(f"connections: {connections['opened']} opened (keep-alive, pool "

@@ -38,10 +38,13 @@ class CheckResult:
     template_of: dict[str, str]
     watch_errors: list[str]
     pool: ConnectionPool | None = None  # keep-alive: the load's connections
+    not_sent: int = 0  # attempts the load could not send: every worker was busy
+    max_lag: float = 0.0  # the most an attempt started after its time
 
     @property
     def summary(self) -> dict[str, Any]:
-        return summarize(self.attempts, self.url, self.options.rate, self.elapsed, self.pool)
+        return summarize(self.attempts, self.url, self.options.rate, self.elapsed, self.pool,
+                         self.not_sent, self.max_lag)
 
     def window(self, index: int) -> list[Attempt]:
         """Attempts started during disruption `index`: from its start to the next one's
@@ -133,4 +136,5 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
         observer.stop()
     return CheckResult(options, cluster.namespace, deployment, service, url, load.attempts,
                        load.began_at, load.elapsed, observer.sorted_events(), runs,
-                       dict(observer.template_of), observer.errors, load.pool)
+                       dict(observer.template_of), observer.errors, load.pool, load.not_sent,
+                       load.max_lag)

@@ -328,6 +328,10 @@ def summary_lines(result: CheckResult) -> list[str]:
     summary = result.summary
     lines.append(f"{'all':<12}{summary['attempts']:>10}{summary['failures']:>10}  "
                  f"(including {options.before:g}s of load before the first disruption)")
+    if not summary["rate_held"]:
+        lines.append(f"warning: the load did not hold {options.rate:g} requests/s: "
+                     f"{summary['not_sent']} not sent, starts up to "
+                     f"{summary['max_start_lag_s']}s late")
     connections = summary["connections"]
     if connections["mode"] == "keep-alive":
         lines.append(f"keep-alive: {connections['opened']} connections opened (pool "
