@@ -17,7 +17,7 @@ Needs the cluster and image (`make image`).
 
 Usage: python benchmarks/zero_downtime.py [--rate 500] [--disruptions rollout,delete]
        [--presets zero-downtime,naive] [--connections new,keep-alive] [--pool 16]
-       [--suffix -before]
+       [--suffix=-before]
 """
 
 from __future__ import annotations

@@ -233,3 +233,20 @@ def test_a_grpc_channel_calling_through_the_drain_loses_no_call(start_server):
     assert server.process.wait(timeout=20) == 0
     assert len(results) > 100
     assert set(results) == {"SERVING"}, [r for r in results if r != "SERVING"][:5]
+
+
+def test_a_half_sent_request_does_not_keep_the_server_past_its_deadline(start_server):
+    from probe_demo.server import STOP_SECONDS
+
+    server = start_server("--variant", "graceful", "--drain-seconds", "1",
+                          "--graceful-timeout", "1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+        time.sleep(0.2)
+        signalled = time.monotonic()
+        server.terminate()
+        assert server.process.wait(timeout=20) == 0
+        took = time.monotonic() - signalled
+    assert took < 1 + 1 + STOP_SECONDS, f"stopped {took:.2f}s after SIGTERM"
+    log = stop_log(server)
+    assert log["requests_cut_off"] == 1 and log["connections_cut_off"] == 1

@@ -20,9 +20,12 @@ involved and what would go wrong; deployment.yaml includes this first.
 
 {{- /* Termination: the kubelet kills the container once the grace period is over. */}}
 {{- $preStop := ternary (int $v.rollout.preStop.sleepSeconds) 0 $v.rollout.preStop.enabled }}
-{{- $needed := add $preStop (ceil $drain) (ceil $s.gracefulTimeoutSeconds) }}
+{{- /* The margin: the server takes up to a second past its graceful timeout to exit, and
+       the kubelet's own steps take time too. */}}
+{{- $margin := 2 }}
+{{- $needed := add $preStop (ceil $drain) (ceil $s.gracefulTimeoutSeconds) $margin }}
 {{- if lt (int $v.rollout.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $drain $s.gracefulTimeoutSeconds $needed) }}
+{{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) + %v s to stop = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $drain $s.gracefulTimeoutSeconds $margin $needed) }}
 {{- end }}
 
 {{- /* Probes: each must reach a port the server listens on. */}}

@@ -185,10 +185,10 @@ class GrpcHealthServer:
         """Take no new connection; name the last call each open one gets answered."""
         self._command("stop_listening")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         self._command("stop")
         if self._thread is not None:
-            self._thread.join(timeout=2)
+            self._thread.join(timeout=timeout)
 
     def _command(self, name: str) -> None:
         with self._lock:

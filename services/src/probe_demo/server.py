@@ -29,6 +29,9 @@ from probe_demo.protocol import ServerEvent
 
 # How often the I/O loop looks at signals and the shutdown clock.
 TICK_SECONDS = 0.1
+# The most the server takes past its drain and graceful timeout to exit; the chart leaves
+# a grace period at least this much longer (rollout.terminationGracePeriodSeconds).
+STOP_SECONDS = 1.0
 
 
 def listen(settings: Settings, field: str) -> socket.socket:
@@ -170,9 +173,10 @@ class Server:
                 if drain.tick(now):
                     break
         finally:
-            http.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            # Past the deadline already: the request threads get a moment, not a wait.
+            http.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_SECONDS / 2)
             if grpc is not None:
-                grpc.stop()
+                grpc.stop(timeout=STOP_SECONDS / 2)
             shared.resources.burn_cpus(0, cause="stopping")
         drain.log_stopped()
         return 0
