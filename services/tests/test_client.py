@@ -358,3 +358,32 @@ def test_a_rate_the_client_cannot_hold_is_reported(tmp_path):
     assert not summary["rate_held"] and summary["not_sent"] > 200
     assert "rate NOT held" in result.stdout
     assert summary["attempts"] + summary["not_sent"] <= 2000
+
+
+def test_grpc_health_calls_share_one_long_lived_connection(start_server, tmp_path):
+    server = start_server("--variant", "graceful")
+    summary_file = tmp_path / "summary.json"
+    result = run_client(f"grpc://127.0.0.1:{server.grpc_port}/readiness", "--rate", "100",
+                        "--duration", "1", "--output", "quiet", "--json", str(summary_file))
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(summary_file.read_text())
+    assert summary["failures"] == 0 and summary["attempts"] >= 95
+    assert summary["versions"] == {"SERVING": summary["attempts"]}
+    assert summary["connections"] == {"mode": "grpc", "opened": 1, "failed_reused": 0}
+
+
+def test_grpc_health_calls_follow_goaway_through_a_drain(start_server, tmp_path):
+    server = start_server("--variant", "graceful", "--drain-seconds", "3")
+    summary_file = tmp_path / "summary.json"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "probe_demo", "client", f"grpc://127.0.0.1:{server.grpc_port}/",
+         "--rate", "200", "--duration", "2.5", "--output", "quiet", "--json",
+         str(summary_file)], stdout=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    server.terminate()
+    client.communicate(timeout=60)
+    summary = json.loads(summary_file.read_text())
+    assert summary["failures"] == 0, summary["failure_kinds"]
+    # GOAWAY moved the calls to a new connection, and every one was answered.
+    assert summary["connections"]["opened"] >= 2
+    assert '"event": "goaway", "connections": 1' in server.log()

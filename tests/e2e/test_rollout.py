@@ -32,6 +32,39 @@ def test_helm_test_rollout_check_passes_every_disruption_on_zero_downtime(instal
     assert re.search(r"^\s+\d+s\s+\d+ ok .*terminating", log, re.M), log
 
 
+def test_keep_alive_clients_lose_nothing_through_every_disruption_on_zero_downtime(install):
+    """A pooled client's connections stay with their pod after it leaves the endpoints:
+    the server's drain tells each to close, and the pool reconnects through the Service."""
+    release = install("zero-downtime", "rolloutCheck.enabled=true",
+                      f"rolloutCheck.disruptions={{{ALL}}}", "rolloutCheck.rate=100",
+                      "rolloutCheck.connections=keep-alive", "rolloutCheck.pool=16")
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    rows = disruption_rows(log)
+    assert set(rows) == {"rollout", "delete", "scale-down", "evict"}, log
+    for name, (attempts, failures) in rows.items():
+        assert attempts > 500 and failures == 0, f"{name}: {attempts} attempts, {failures} failed"
+    # The draining servers closed the pooled connections, and said how many they told.
+    closed = re.search(r"^keep-alive: (\d+) connections opened \(pool 16\), (\d+) closed by "
+                       r"the server, 0 failed after reuse", log, re.M)
+    assert closed and int(closed.group(2)) >= 3, log
+    assert re.search(r"stopped listening \(told \d+ to close\)", log), log
+
+
+def test_grpc_calls_on_one_connection_lose_nothing_through_a_rollout_and_a_delete(install):
+    """A gRPC channel's one connection is told GOAWAY by the draining server and its next
+    call goes, on a new connection, to a pod still listed."""
+    release = install("zero-downtime", "rolloutCheck.enabled=true",
+                      "rolloutCheck.disruptions={rollout,delete}", "rolloutCheck.rate=100",
+                      "rolloutCheck.connections=grpc")
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    assert "gRPC health calls on one long-lived HTTP/2 connection" in log, log
+    for name, (attempts, failures) in disruption_rows(log).items():
+        assert attempts > 300 and failures == 0, f"{name}: {attempts} attempts, {failures} failed"
+    assert re.search(r"GOAWAY to [1-9]\d* gRPC connections", log), log
+
+
 def test_helm_test_rollout_check_fails_on_the_naive_preset(install):
     release = install("naive-rollout", "rolloutCheck.enabled=true", "rolloutCheck.rate=100")
     log, passed = rollout_test_log(release)
@@ -59,6 +92,30 @@ def test_probe_demo_check_from_outside_reports_what_the_test_pod_reports(install
     kinds = {event["kind"] for event in found["events"]}
     assert {"created", "ready", "terminating", "endpoint", "server"} <= kinds, kinds
     assert "<svg" in picture.read_text()
+
+
+def test_probe_demo_check_keep_alive_from_outside_reports_what_the_test_pod_reports(
+        install, tmp_path):
+    release = install("zero-downtime", "rolloutCheck.enabled=true", "rolloutCheck.rate=50",
+                      "rolloutCheck.connections=keep-alive")
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    assert re.search(r"^PASS: 0 of \d+ requests failed", log, re.M), log
+    # From this machine, straight to the Service's cluster address: keep-alive needs a URL
+    # whose connections this client holds (the API's service proxy holds its own).
+    address = kubectl("get", "service", release.service, "-n", release.namespace, "-o",
+                      "jsonpath={.spec.clusterIP}").strip()
+    result = run(shutil.which("probe-demo"), "check", "--release", release.name,
+                 "-n", release.namespace, "--rate", "50", "--disruptions", "rollout",
+                 "--connections", "keep-alive", "--url", f"http://{address}/status",
+                 "--json", str(tmp_path / "check.json"), timeout=600, check=False)
+    assert re.search(r"^PASS: 0 of \d+ requests failed", result, re.M), result
+    found = json.loads((tmp_path / "check.json").read_text())
+    assert found["passed"] and found["failures"] == 0
+    assert found["connections"]["mode"] == "keep-alive"
+    assert found["connections"]["closed_by_server"] >= 1, found["connections"]
+    marks = [e["detail"] for e in found["events"] if e["kind"] == "server"]
+    assert any(mark.startswith("stopped listening (told ") for mark in marks), marks
 
 
 def test_probe_demo_check_names_a_refused_permission(install, tmp_path):

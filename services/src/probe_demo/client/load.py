@@ -1,6 +1,7 @@
 """The load client: R requests a second at a URL, every attempt recorded (seed 002 client.py).
 
-Two kinds of client, chosen with `connections`:
+Two kinds of HTTP client, chosen with `connections` (and gRPC health calls on one long-lived
+HTTP/2 connection for grpc:// URLs, probe_demo.client.grpc_load):
   new         every attempt opens its own connection and asks the server to close it, the
               friendliest client there is: each connection is routed afresh;
   keep-alive  a pool of up to `pool` HTTP/1.1 connections, each reused until the server
@@ -89,8 +90,9 @@ class Target:
             raise ValueError(f"URL {url!r} contains {_character_name(bad)}; percent-encode "
                              "it (a space is %20)")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"URL {url!r} must look like http://host[:port]/path")
+        if parts.scheme not in ("http", "https", "grpc") or not parts.hostname:
+            raise ValueError(f"URL {url!r} must look like http://host[:port]/path (or "
+                             "grpc://host:port/service for gRPC health calls)")
         try:
             port = parts.port
         except ValueError:
@@ -98,7 +100,7 @@ class Target:
         if port == 0:
             raise ValueError(f"URL {url!r}: port 0 is no port to connect to")
         if port is None:
-            port = 443 if parts.scheme == "https" else 80
+            port = {"https": 443, "grpc": 9090}.get(parts.scheme, 80)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -383,6 +385,11 @@ class ConnectionPool:
             attempt.ttlb = time.perf_counter() - begin
         return attempt
 
+    def summary(self, failed: list[Attempt]) -> dict[str, Any]:
+        return {"mode": "keep-alive", "pool": self.size, "opened": self.opened,
+                "closed_by_server": self.closed_by_server,
+                "failed_reused": sum(1 for a in failed if a.reused)}
+
     def close(self) -> None:
         with self._ready:
             idle, self._idle = list(self._idle), deque()
@@ -410,7 +417,7 @@ class LoadRun:
     began_at: float = 0.0
     connections: str = "new"  # one of CONNECTION_MODES
     pool_size: int = 16  # keep-alive: connections held open at most
-    pool: ConnectionPool | None = None
+    pool: Any = None  # ConnectionPool (keep-alive) or GrpcHealthLoad (grpc://)
     # The schedule as kept: attempts not sent because every worker was still busy, and
     # the most an attempt started after its time.
     not_sent: int = 0
@@ -429,6 +436,11 @@ class LoadRun:
     def run(self) -> list[Attempt]:
         if self.fetcher is not None:
             fetcher = self.fetcher
+        elif self.url.startswith("grpc://"):
+            from probe_demo.client.grpc_load import GrpcHealthLoad
+
+            self.pool = GrpcHealthLoad(Target.parse(self.url))
+            fetcher = self.pool.fetch
         elif self.connections == "keep-alive":
             self.pool = ConnectionPool(Target.parse(self.url), self.pool_size, self.watchdog)
             fetcher = self.pool.fetch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from probe_demo.client.load import Attempt, ConnectionPool
+from probe_demo.client.load import Attempt
 
 SEPARATOR = "-" * 120
 
@@ -28,19 +28,15 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def summarize(attempts: list[Attempt], url: str, rate: float, elapsed: float,
-              pool: ConnectionPool | None = None, not_sent: int = 0,
+              pool: Any = None, not_sent: int = 0,
               max_lag: float = 0.0) -> dict[str, Any]:
     successes = sum(1 for attempt in attempts if attempt.ok)
     failures = len(attempts) - successes
     latencies = sorted(attempt.ttlb for attempt in attempts if attempt.ok)
     failed = [attempt for attempt in attempts if not attempt.ok]
     total = len(attempts) or 1
-    if pool is None:
-        connections = {"mode": "new", "opened": len(attempts)}
-    else:
-        connections = {"mode": "keep-alive", "pool": pool.size, "opened": pool.opened,
-                       "closed_by_server": pool.closed_by_server,
-                       "failed_reused": sum(1 for a in failed if a.reused)}
+    connections = ({"mode": "new", "opened": len(attempts)} if pool is None
+                   else pool.summary(failed))
     return {
         "url": url,
         "rate": rate,
@@ -90,6 +86,9 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"connections: {connections['opened']} opened (keep-alive, pool "
                      f"{connections['pool']}), {connections['closed_by_server']} closed by the "
                      f"server, {connections['failed_reused']} failed after reuse")
+    elif connections["mode"] == "grpc":
+        lines.append(f"connections: {connections['opened']} opened (gRPC, one at a time), "
+                     f"{connections['failed_reused']} failed after reuse")
     latency = summary["ttlb_ms"]
     lines.append(f"ttlb ms:   p50={latency['p50']} p99={latency['p99']} max={latency['max']}")
     return "\n".join(lines)

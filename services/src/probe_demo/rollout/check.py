@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probe_demo.client.load import Attempt, ConnectionPool, LoadRun
+from probe_demo.client.load import Attempt, LoadRun
 from probe_demo.client.report import summarize
 from probe_demo.rollout import disruptions
 from probe_demo.rollout.cluster import Cluster
@@ -37,7 +37,7 @@ class CheckResult:
     runs: list[disruptions.Disruption]
     template_of: dict[str, str]
     watch_errors: list[str]
-    pool: ConnectionPool | None = None  # keep-alive: the load's connections
+    pool: Any = None  # keep-alive or gRPC: the load's connections (see LoadRun.pool)
     not_sent: int = 0  # attempts the load could not send: every worker was busy
     max_lag: float = 0.0  # the most an attempt started after its time
 
@@ -101,8 +101,12 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     else:
         proxy = ServiceProxy(cluster, service, options.path)
         url, fetcher = proxy.url, proxy.fetch
-    clients = ("a new connection each" if options.connections == "new"
-               else f"on up to {options.pool} keep-alive connections")
+    if url.startswith("grpc://"):
+        clients = "gRPC health calls on one long-lived HTTP/2 connection"
+    elif options.connections == "new":
+        clients = "a new connection each"
+    else:
+        clients = f"on up to {options.pool} keep-alive connections"
     say(f"checking deployments/{deployment} in namespace {cluster.namespace}: "
         f"{options.rate:g} requests/s to {url}, {clients}; disruptions: "
         f"{', '.join(options.disruptions)}")
