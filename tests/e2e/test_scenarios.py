@@ -191,6 +191,32 @@ def test_hpa_scales_up_under_load_and_back_down(install):
     wait_until("the HPA to scale back to 1", lambda: replicas() == 1, timeout=240, every=5)
 
 
+@pytest.mark.metrics
+def test_the_hpa_still_reads_cpu_after_helm_test(install):
+    """helm test's pods stay Completed until the next run: they must not be pods the HPA
+    reads CPU from (the selector), or the HPA goes blind (<unknown>)."""
+    release = install("hpa")
+    assert "Phase:          Succeeded" in release.helm_test()
+
+    def hpa_status() -> dict:
+        return json.loads(kubectl("get", "hpa", release.service, "-n", release.namespace,
+                                  "-o", "json"))["status"]
+
+    def cpu_figure() -> bool:
+        status = hpa_status()
+        active = [c for c in status.get("conditions", []) if c["type"] == "ScalingActive"]
+        return bool(active) and active[0]["status"] == "True" and any(
+            m.get("resource", {}).get("current", {}).get("averageUtilization") is not None
+            for m in status.get("currentMetrics") or [])
+
+    wait_until("the HPA to report a CPU figure", cpu_figure, timeout=180, every=5)
+    time.sleep(35)  # two more HPA syncs with the finished test pods in the namespace
+    assert cpu_figure(), hpa_status()
+    test_pods = kubectl("get", "pods", "-n", release.namespace, "-l",
+                        "app.kubernetes.io/component=test", "-o", "name")
+    assert test_pods.strip(), "the finished test pods are still there, as helm leaves them"
+
+
 def test_restricted_pod_security_namespace_accepts_the_chart(install):
     release = install("sidecar-client", ns_labels={
         "pod-security.kubernetes.io/enforce": "restricted",

@@ -29,6 +29,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 probe-demo.dev/variant: {{ .Values.server.variant }}
 {{- end }}
 
+{{/* Labels of the `helm test` pods: the release's, but a name no selector of the
+     release matches, so the Deployment, Service, HPA and PodDisruptionBudget never count
+     them (an HPA reads CPU from every pod its target selects, and a finished test pod stays
+     until the next `helm test`). */}}
+{{- define "probe-demo.testLabels" -}}
+helm.sh/chart: {{ include "probe-demo.chart" . }}
+app.kubernetes.io/name: {{ include "probe-demo.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: test
+{{- end }}
+
 {{/* Selector labels: name and instance only, because selectors are immutable. */}}
 {{- define "probe-demo.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "probe-demo.name" . }}
