@@ -7,6 +7,10 @@ revision, measured in the same run, one after the other):
 - process start to the first 200 from the readiness endpoint (median of --starts),
 - GET /status requests/s and p99 from wrk with --connections keep-alive connections,
 - /livez and /readyz p99 and max while --work-loops clients keep /work?ms=1000 busy,
+- /livez and /readyz p99 and max while 1,100 idle connections are held open,
+- PSS growth after 5,000 requests with distinct method names,
+- 8 keep-alive clients (one reused connection each, a request every 10 ms) through a 3 s
+  drain: requests lost on accepted connections, and answers that closed the connection,
 and the compressed image size per architecture when the cluster registry is up.
 
 Usage: python benchmarks/status.py [--seconds 10] [--against 760ad0c]
@@ -79,11 +83,11 @@ class Server:
         self.python = python
         self.label = label
 
-    def start(self) -> tuple[subprocess.Popen, int, float]:
+    def start(self, drain_seconds: float = 0) -> tuple[subprocess.Popen, int, float]:
         port = free_port()
         command = [self.python, "-m", "probe_demo", "serve", "--variant", "graceful",
                    "--host", "127.0.0.1", "--port", str(port), "--grpc-port", str(free_port()),
-                   "--drain-seconds", "0"]
+                   "--drain-seconds", f"{drain_seconds:g}", "--graceful-timeout", "5"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROBE_DEMO_")}
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
@@ -166,6 +170,92 @@ def probes_while(port: int, path: str, loops: int,
     return p99 * 1000, latencies[-1] * 1000, codes
 
 
+def probes_while_held(port: int, held: int, seconds: float) -> tuple[float, float]:
+    """(probe p99 ms, probe max ms) while `held` connections are open and send nothing."""
+    sockets = []
+    try:
+        for _ in range(held):
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        p99, most, _ = probes_while(port, "/status", 0, seconds)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return p99, most
+
+
+def distinct_methods_growth_mib(pid: int, port: int, count: int) -> float:
+    """PSS growth after `count` requests, each with a method name of its own."""
+
+    def send(names) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+            for name in names:
+                sock.sendall(f"{name} /status HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                reader.read(length)
+
+    send(f"W{n:05d}X" for n in range(500))
+    before, _ = tree_memory_mib(pid)
+    send(f"M{n:05d}X" for n in range(count))
+    after, _ = tree_memory_mib(pid)
+    return after - before
+
+
+def keep_alive_through_a_drain(server: Server) -> tuple[int, int, int]:
+    """(answers, requests lost on accepted connections, answers that closed their
+    connection) for 8 clients that each reuse one connection, a request every 10 ms,
+    through SIGTERM with a 3 s drain; no retries, no check before reuse."""
+    process, port, _ = server.start(drain_seconds=3)
+    stop = threading.Event()
+    counts = {"answers": 0, "lost": 0, "closed": 0}
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = None
+        while not stop.is_set():
+            if connection is None:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                try:
+                    connection.connect()
+                except OSError:
+                    return  # not listening any more: nothing was accepted
+            try:
+                connection.request("GET", "/status")
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                with lock:
+                    counts["lost"] += 1
+                connection.close()
+                connection = None
+                continue
+            with lock:
+                counts["answers"] += 1
+                counts["closed"] += response.will_close
+            if response.will_close:
+                connection.close()
+                connection = None
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        if process.poll() is None:
+            process.kill()
+    return counts["answers"], counts["lost"], counts["closed"]
+
+
 def measure(server: Server, args: argparse.Namespace) -> dict[str, float]:
     starts = []
     for _ in range(args.starts):
@@ -186,15 +276,21 @@ def measure(server: Server, args: argparse.Namespace) -> dict[str, float]:
         ui_p99, ui_max, ui_codes = probes_while(port, "/ui/live", args.work_loops,
                                                 args.seconds)
         ui_pss, _ = tree_memory_mib(process.pid)
+        held_p99, held_max = probes_while_held(port, 1100, args.seconds)
+        methods_mib = distinct_methods_growth_mib(process.pid, port, 5000)
     finally:
         Server.stop(process)
+    answers, lost, closed = keep_alive_through_a_drain(server)
     return {"idle_pss_mib": pss, "idle_rss_mib": rss,
             "start_to_ready_ms": statistics.median(starts) * 1000,
             "status_rps": rate, "status_p99_ms": p99,
             "probe_p99_ms_under_work": probe_p99, "probe_max_ms_under_work": probe_max,
             "work_answered": worked, "work_shed": shed,
             "probe_p99_ms_under_ui": ui_p99, "probe_max_ms_under_ui": ui_max,
-            "ui_polls_per_s": ui_codes.count(200) / args.seconds, "pss_after_ui_mib": ui_pss}
+            "ui_polls_per_s": ui_codes.count(200) / args.seconds, "pss_after_ui_mib": ui_pss,
+            "probe_p99_ms_held": held_p99, "probe_max_ms_held": held_max,
+            "pss_growth_5000_methods_mib": methods_mib,
+            "drain_answers": answers, "drain_lost": lost, "drain_closed": closed}
 
 
 def baseline_python(ref: str, workdir: Path) -> str:
@@ -266,6 +362,11 @@ def main() -> int:
          "ui_polls_per_s", ".0f"),
         ("probe p99 / max meanwhile (ms)", "probe_ui", ""),
         ("PSS after that, probe history full (MiB)", "pss_after_ui_mib", ".1f"),
+        ("probe p99 / max while 1,100 idle connections are held (ms)", "probe_held", ""),
+        ("PSS growth after 5,000 distinct methods (MiB)", "pss_growth_5000_methods_mib",
+         ".1f"),
+        ("keep-alive through a 3 s drain: lost / answered", "drain", ""),
+        ("keep-alive through a drain: answers that closed", "drain_closed", "d"),
     ]
     labels = list(results)
     print(f"{'':58}" + "".join(f"{label:>16}" for label in labels))
@@ -275,6 +376,11 @@ def main() -> int:
         elif key == "probe_ui":
             cells = [f"{r['probe_p99_ms_under_ui']:.0f} / {r['probe_max_ms_under_ui']:.0f}"
                      for r in results.values()]
+        elif key == "probe_held":
+            cells = [f"{r['probe_p99_ms_held']:.0f} / {r['probe_max_ms_held']:.0f}"
+                     for r in results.values()]
+        elif key == "drain":
+            cells = [f"{r['drain_lost']} / {r['drain_answers']}" for r in results.values()]
         else:
             cells = [format(r[key], fmt) for r in results.values()]
         print(f"{title:58}" + "".join(f"{cell:>16}" for cell in cells))
