@@ -35,6 +35,7 @@ WIDTH = 1000
 LEFT, RIGHT, TOP = 150, 230, 40
 PLOT_H, LANE_H, AXIS_H = 200, 46, 40
 LABEL_GAP = 75  # px a label needs before the next one may share its row
+LEGEND_CHARS = 30  # characters a legend line holds in the RIGHT margin
 
 
 @dataclass
@@ -82,7 +83,15 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
     plot_w = WIDTH - LEFT - RIGHT
     lanes_h = len(lanes) * LANE_H + (20 if lanes else 0)
     height = TOP + PLOT_H + lanes_h + AXIS_H
-    legend_h = TOP + 20 * (len(keys) + (len(LANE_COLOURS) + 1 if lanes else 0)) + 10
+    totals: Counter[str] = Counter()
+    for counts in per_second:
+        totals.update(counts)
+    legend = [entry for key in keys
+              for entry in _wrapped(f"{key}: {totals[key]}", colours[key])]
+    if lanes:
+        legend.append(("", "pod lanes:"))
+        legend += [(colour, state) for state, colour in LANE_COLOURS.items()]
+    legend_h = TOP + 20 * len(legend) + 10
     height = max(height, legend_h)
 
     def x(second: float) -> float:
@@ -156,14 +165,7 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
     parts.append(f'<text x="{LEFT + plot_w / 2}" y="{bottom + 32}" text-anchor="middle">'
                  'seconds since the load began (answers per second)</text>')
 
-    totals: Counter[str] = Counter()
-    for counts in per_second:
-        totals.update(counts)
-    legend = [(key, colours[key], f"{key}: {totals[key]}") for key in keys]
-    if lanes:
-        legend.append(("", "", "pod lanes:"))
-        legend += [(state, colour, state) for state, colour in LANE_COLOURS.items()]
-    for row, (_key, colour, text) in enumerate(legend):
+    for row, (colour, text) in enumerate(legend):
         y = TOP + 10 + row * 20
         if colour:
             parts.append(f'<rect x="{WIDTH - RIGHT + 15}" y="{y - 9}" width="12" height="12" '
@@ -172,6 +174,17 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                      f'{html.escape(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _wrapped(text: str, colour: str) -> list[tuple[str, str]]:
+    """A legend entry in lines that fit the legend's width; only the first has the swatch."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= LEGEND_CHARS:
+            lines[-1] += " " + word
+        else:
+            lines.append(word if not lines else "  " + word)
+    return [(colour if i == 0 else "", line) for i, line in enumerate(lines)]
 
 
 def html_page(title: str, svg: str, text: str = "") -> str:
