@@ -22,6 +22,35 @@ def run_client(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+class Misbehaving:
+    """A loopback server that answers every request with `answer(connection)`."""
+
+    def __init__(self, answer) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.answer = answer
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(4096)
+                self.answer(connection)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 def test_counts_every_attempt_against_a_healthy_server(start_server, tmp_path):
     server = start_server("--variant", "hello", "--tag", "green")
     summary_file = tmp_path / "summary.json"
@@ -131,23 +160,12 @@ def test_bad_client_arguments_are_one_line_naming_them(args, named):
 
 
 def test_https_to_a_plain_http_server_is_named_as_tls():
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def answer_in_plain_http():
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            with connection:
-                connection.recv(4096)
-                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-
-    threading.Thread(target=answer_in_plain_http, daemon=True).start()
-    port = listener.getsockname()[1]
-    result = run_client(f"https://127.0.0.1:{port}/status", "--duration", "0.3",
+    server = Misbehaving(
+        lambda connection: connection.sendall(b"HTTP/1.1 400 Bad Request\r\n"
+                                              b"Content-Length: 0\r\n\r\n"))
+    result = run_client(f"https://127.0.0.1:{server.port}/status", "--duration", "0.3",
                         "--output", "quiet")
-    listener.close()
+    server.close()
     assert result.returncode == 1
     assert "failed as: tls: wrong version number=" in result.stdout
 
@@ -210,59 +228,20 @@ def test_keep_alive_follows_the_servers_close_through_a_drain(start_server, tmp_
 
 
 def test_a_failure_on_a_reused_connection_is_its_own_kind():
-    """A server that answers once on each connection and then resets it."""
-    listener = socket.create_server(("127.0.0.1", 0))
+    def answer_once_then_reset(connection: socket.socket) -> None:
+        """One answer on each connection; the second request is cut off unanswered."""
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+        connection.recv(4096)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
-    def answer_once_then_reset():
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            connection.recv(4096)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
-            connection.recv(4096)  # the second request: cut off without an answer
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            connection.close()
-
-    threading.Thread(target=answer_once_then_reset, daemon=True).start()
-    port = listener.getsockname()[1]
-    load = LoadRun(f"http://127.0.0.1:{port}/", rate=20, duration=0.5, timeout=2,
+    server = Misbehaving(answer_once_then_reset)
+    load = LoadRun(f"http://127.0.0.1:{server.port}/", rate=20, duration=0.5, timeout=2,
                    connections="keep-alive", pool_size=1)
     attempts = load.run()
-    listener.close()
+    server.close()
     reused = [a for a in attempts if a.reused and not a.ok]
     assert reused and all(a.outcome.endswith("(reused connection)") for a in reused)
     assert not any(a.reused for a in attempts if a.ok)
-
-
-class Misbehaving:
-    """A loopback server that answers every request with `answer(connection)`."""
-
-    def __init__(self, answer) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.answer = answer
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            try:
-                connection.recv(4096)
-                self.answer(connection)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def trickle(connection: socket.socket) -> None:

@@ -78,17 +78,22 @@ class HeldConnections:
             sock.close()
 
 
+def while_held(held: HeldConnections, measure):
+    """What `measure` returns while `held` stays open; then they are closed."""
+    try:
+        return measure()
+    finally:
+        held.close()
+
+
 @pytest.mark.parametrize(("opening", "every"), [
     (b"", b""),  # idle: connected, nothing sent
     (b"GET /status HTTP/1.1\r\nHost: x\r\n", b"X-Slow: 1\r\n"),  # slowloris
 ], ids=["idle", "slowloris"])
 def test_probes_are_answered_while_1100_connections_are_held(start_server, opening, every):
     server = start_server("--variant", "graceful")
-    held = HeldConnections(server.port, 1100, opening, every)
-    try:
-        latencies = probe_latencies(server)
-    finally:
-        held.close()
+    latencies = while_held(HeldConnections(server.port, 1100, opening, every),
+                           lambda: probe_latencies(server))
     assert max(latencies) < PROBE_TIMEOUT, latencies
 
 
@@ -123,28 +128,16 @@ def _h2_ping() -> bytes:
     return ping.serialize()
 
 
-@pytest.mark.parametrize("pinging", [False, True], ids=["silent", "pinging"])
-def test_grpc_probes_are_answered_while_40_connections_are_held(start_server, pinging):
-    server = start_server("--variant", "graceful")
-    held = HeldConnections(server.grpc_port, 40, _h2_preface() if pinging else b"",
-                           _h2_ping() if pinging else b"", 0.5)
-    try:
-        latencies = grpc_probe_latencies(server)
-    finally:
-        held.close()
-    assert max(latencies) < PROBE_TIMEOUT, latencies
-
-
-def test_grpc_probes_are_answered_when_every_connection_slot_is_held(start_server):
+@pytest.mark.parametrize(("count", "pinging"), [(40, False), (40, True), (None, True)],
+                         ids=["40-silent", "40-pinging", "every-slot-pinging"])
+def test_grpc_probes_are_answered_while_connections_are_held(start_server, count, pinging):
     from probe_demo.grpc_health import MAX_CONNECTIONS
 
     server = start_server("--variant", "graceful")
-    held = HeldConnections(server.grpc_port, MAX_CONNECTIONS + 10, _h2_preface(), _h2_ping(),
+    held = HeldConnections(server.grpc_port, count or MAX_CONNECTIONS + 10,
+                           _h2_preface() if pinging else b"", _h2_ping() if pinging else b"",
                            0.5)
-    try:
-        latencies = grpc_probe_latencies(server)
-    finally:
-        held.close()
+    latencies = while_held(held, lambda: grpc_probe_latencies(server))
     assert max(latencies) < PROBE_TIMEOUT, latencies
 
 
