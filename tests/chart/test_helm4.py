@@ -30,6 +30,7 @@ def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
     for helm in ("helm", "helm4"):
         result = helm_template(*args, helm=helm)
         assert result.returncode == 0, f"{helm}: {result.stderr}"
+        assert "warning" not in result.stderr.lower(), f"{helm}: {result.stderr}"
         rendered[helm] = list(yaml.safe_load_all(result.stdout))
     assert rendered["helm4"] == rendered["helm"]
 

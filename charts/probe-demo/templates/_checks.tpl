@@ -13,6 +13,11 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
 {{- end }}
 
+{{- /* Ports: the server refuses to start when HTTP and gRPC share one. */}}
+{{- if and $s.grpcPort (eq (int $s.grpcPort) $httpPort) }}
+{{- fail (printf "server.grpcPort (%v) is also the HTTP port (server.port, or the %s variant's own when unset): give gRPC health its own port, or set server.grpcPort to 0 to turn it off" $s.grpcPort $s.variant) }}
+{{- end }}
+
 {{- /* Threads: /work must not be able to take every thread from the probes. */}}
 {{- if le (int $s.threads) (int $s.workConcurrency) }}
 {{- fail (printf "server.threads (%v) must be above server.workConcurrency (%v): otherwise /work can take every thread and the probes wait behind it" $s.threads $s.workConcurrency) }}
