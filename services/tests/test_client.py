@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from processes import free_port
 
-from probe_demo.client.load import LoadRun, version_of
+from probe_demo.client.attempt import version_of
+from probe_demo.client.load import LoadRun
 
 
 def run_client(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -181,15 +182,16 @@ def test_version_of_reads_tags_and_text():
 def test_network_errors_are_named_in_words():
     import errno
 
-    from probe_demo.client.load import _error_name
+    from probe_demo.client.attempt import error_name
 
-    assert _error_name(OSError(errno.EHOSTUNREACH, "x")) == "no route to host"
-    assert _error_name(OSError(errno.EINVAL, "x")) == "invalid argument"
-    assert _error_name(ConnectionRefusedError(errno.ECONNREFUSED, "x")) == "connection refused"
+    assert error_name(OSError(errno.EHOSTUNREACH, "x")) == "no route to host"
+    assert error_name(OSError(errno.EINVAL, "x")) == "invalid argument"
+    assert error_name(ConnectionRefusedError(errno.ECONNREFUSED, "x")) == "connection refused"
 
 
 def test_a_refused_connect_still_records_its_source_port():
-    from probe_demo.client.load import Attempt, Target, fetch
+    from probe_demo.client.attempt import Attempt, Target
+    from probe_demo.client.load import fetch
 
     attempt = fetch(Target.parse(f"http://127.0.0.1:{free_port()}/"), Attempt(1, 0.0, {}), 1)
     assert attempt.error == "connection refused"

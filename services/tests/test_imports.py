@@ -51,7 +51,9 @@ def test_the_load_client_imports_no_server_module():
     graph = imports()
     client = reachable(graph, "probe_demo.client.load") | {"probe_demo.client.load"}
     server_side = {"probe_demo.app", "probe_demo.server", "probe_demo.variants",
-                   "probe_demo.context", "probe_demo.config"}
+                   "probe_demo.context", "probe_demo.config", "probe_demo.drain",
+                   "probe_demo.http_connections", "probe_demo.grpc_health"}
+    assert "probe_demo.client.grpc_load" in client
     assert not client & server_side, client & server_side
 
 

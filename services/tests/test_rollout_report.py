@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from probe_demo.client.load import Attempt
+from probe_demo.client.attempt import Attempt
 from probe_demo.protocol import ServerEvent
 from probe_demo.rollout import report
 from probe_demo.rollout.check import CheckOptions, CheckResult

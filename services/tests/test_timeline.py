@@ -1,7 +1,7 @@
 import xml.etree.ElementTree as ET
 
 from probe_demo.client import timeline
-from probe_demo.client.load import Attempt
+from probe_demo.client.attempt import Attempt
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -195,7 +195,7 @@ def _check_rate(rate: float) -> None:
 
 
 def _check_client_args(args: argparse.Namespace) -> None:
-    from probe_demo.client.load import Target
+    from probe_demo.client.attempt import Target
 
     _check_bounds(args, above_zero=("rate", "duration", "timeout"),
                   not_negative=("max_failures",))
@@ -259,7 +259,7 @@ def run_check_command(args: argparse.Namespace) -> int:
                           "Kubernetes API's service proxy, the API server holds the "
                           "connections to the pods, not this client")
     if args.url:
-        from probe_demo.client.load import Target
+        from probe_demo.client.attempt import Target
 
         try:
             Target.parse(args.url)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe_demo.client.load import Attempt, Target, _error_name
+from probe_demo.client.attempt import Attempt, Target, error_name
 from probe_demo.protocol import POD_HEADER
 
 CHECK_PATH = "/grpc.health.v1.Health/Check"
@@ -97,7 +97,7 @@ class _Connection:
                 self.sock.sendall(self.h2.data_to_send())
             except OSError as err:
                 self.calls.pop(stream, None)
-                call.error = _error_name(err)
+                call.error = error_name(err)
                 self._close_locked()
                 return True
         return True
@@ -117,7 +117,7 @@ class _Connection:
                     return
                 self._receive(data)
         except OSError as err:
-            self._fail_all(_error_name(err))
+            self._fail_all(error_name(err))
         except Exception as err:  # a protocol error: the connection is unusable
             self._fail_all(f"protocol error: {type(err).__name__}")
 
@@ -239,7 +239,7 @@ class GrpcHealthLoad:
                 return attempt
             attempt.error = "not taken by any connection"
         except OSError as err:
-            attempt.error = _error_name(err)
+            attempt.error = error_name(err)
         finally:
             attempt.ttlb = time.monotonic() - begin
         return attempt

@@ -24,7 +24,6 @@ import json
 import os
 import select
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -33,84 +32,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+from probe_demo.client.attempt import Attempt, Target, error_name, version_of
 from probe_demo.date_fields import date_fields
 from probe_demo.protocol import POD_HEADER
 
-VERSION_TEXT_LIMIT = 40
 CONNECTION_MODES = ("new", "keep-alive")
 MAX_POOL = 256  # connections a keep-alive client may hold open at once
 MAX_RATE = 5000  # attempts a second one client process can start, and far more than it holds
 MAX_ANSWER_BYTES = 1 << 20  # an answer is read up to this much; a larger one is a failure
 MAX_WORKERS = 512
-
-
-@dataclass
-class Attempt:
-    number: int
-    started: float  # seconds since the run began
-    local_date: dict[str, int]
-    ttlb: float = 0.0
-    status: int | None = None
-    error: str | None = None
-    version: str | None = None
-    remote_date: dict[str, int] | None = None
-    pod: str | None = None  # the answering pod, from the server's POD_HEADER
-    local_port: int | None = None  # the client's source port, also for failed connects
-    # keep-alive: whether the connection had served an answer before this attempt, and
-    # the pod that gave that answer (a failed attempt has no answer of its own).
-    reused: bool = False
-    connection_pod: str | None = None
-    told_to_close: bool = False  # the answer said `Connection: close`
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 400
-
-    @property
-    def outcome(self) -> str:
-        if self.status is not None:
-            return f"HTTP {self.status}"
-        error = self.error or "unknown"
-        return f"{error} (reused connection)" if self.reused else error
-
-
-@dataclass
-class Target:
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @classmethod
-    def parse(cls, url: str) -> Target:
-        bad = next((c for c in url if c.isspace() or not c.isprintable()), None)
-        if bad is not None:
-            raise ValueError(f"URL {url!r} contains {_character_name(bad)}; percent-encode "
-                             "it (a space is %20)")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https", "grpc") or not parts.hostname:
-            raise ValueError(f"URL {url!r} must look like http://host[:port]/path (or "
-                             "grpc://host:port/service for gRPC health calls)")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"URL {url!r}: the port must be a number from 1 to 65535") from None
-        if port == 0:
-            raise ValueError(f"URL {url!r}: port 0 is no port to connect to")
-        if port is None:
-            port = {"https": 443, "grpc": 9090}.get(parts.scheme, 80)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        return cls(parts.scheme, parts.hostname, port, path)
-
-
-def _character_name(char: str) -> str:
-    names = {" ": "a space", "\r": "a carriage return (CR)", "\n": "a line feed (LF)",
-             "\t": "a tab"}
-    return names.get(char, f"the character U+{ord(char):04X}")
 
 
 class Watchdog:
@@ -162,39 +93,6 @@ class Watchdog:
                             entry[2].shutdown(socket.SHUT_RDWR)
                 wait = self._watched[0][0] - now if self._watched else None
                 self._wake.wait(wait)
-
-
-def version_of(body: bytes) -> str | None:
-    """What identifies the answering version: a JSON answer's tag (hello), a text answer's
-    first line (/status: OK, OK!!). Other JSON (e.g. /work) names no version."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        first_line = text.splitlines()[0] if text else ""
-        return first_line[:VERSION_TEXT_LIMIT] or None
-    if isinstance(data, dict) and "tag" in data:
-        return str(data["tag"])
-    return None
-
-
-def _error_name(err: BaseException) -> str:
-    if isinstance(err, ssl.SSLError):
-        # e.g. "tls: wrong version number": https:// to a server that speaks plain HTTP.
-        return f"tls: {(err.reason or type(err).__name__).lower().replace('_', ' ')}"
-    if isinstance(err, (TimeoutError, socket.timeout)):
-        return "timeout"
-    if isinstance(err, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(err, ConnectionResetError):
-        return "connection reset"
-    if isinstance(err, http.client.RemoteDisconnected):
-        return "closed without response"
-    if isinstance(err, socket.gaierror):
-        return "name not resolved"
-    if isinstance(err, OSError) and err.errno is not None:
-        return os.strerror(err.errno).lower()  # e.g. "no route to host"
-    return type(err).__name__
 
 
 def _connector(attempt: Attempt):
@@ -255,7 +153,7 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
             return False
     except (OSError, http.client.HTTPException) as err:
         timed_out = watched is not None and Watchdog.release(watched)
-        attempt.error = "timeout" if timed_out else _error_name(err)
+        attempt.error = "timeout" if timed_out else error_name(err)
         return False
     if Watchdog.release(watched):
         attempt.error = "timeout"

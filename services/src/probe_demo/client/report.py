@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from probe_demo.client.load import Attempt
+from probe_demo.client.attempt import Attempt
 
 SEPARATOR = "-" * 120
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from probe_demo.client.load import Attempt
+from probe_demo.client.attempt import Attempt
 
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f"]
 FAILURE_PALETTE = ["#d62728", "#ff7f0e", "#8c0d0d", "#e377c2", "#f7b6d2", "#ffbb78"]

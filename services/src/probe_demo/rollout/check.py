@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probe_demo.client.load import Attempt, LoadRun
+from probe_demo.client.attempt import Attempt
+from probe_demo.client.load import LoadRun
 from probe_demo.client.report import summarize
 from probe_demo.rollout import disruptions
 from probe_demo.rollout.cluster import Cluster

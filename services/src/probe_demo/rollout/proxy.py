@@ -12,7 +12,7 @@ import time
 
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
-from probe_demo.client.load import Attempt, version_of
+from probe_demo.client.attempt import Attempt, version_of
 from probe_demo.protocol import POD_HEADER
 from probe_demo.rollout.cluster import Cluster
 

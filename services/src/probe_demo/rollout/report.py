@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from probe_demo.client import timeline
-from probe_demo.client.load import Attempt
+from probe_demo.client.attempt import Attempt
 from probe_demo.protocol import ServerEvent
 from probe_demo.rollout.check import CheckResult
 from probe_demo.rollout.observe import Event
