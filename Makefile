@@ -17,7 +17,7 @@ export KUBECONFIG := /var/lib/probe-demo-cluster/admin.kubeconfig
 CHART := charts/probe-demo
 VENV_STAMP := .venv/.installed-$(shell cat services/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help deps apt-deps venv tools lint test test-services test-chart test-e2e \
+.PHONY: help deps apt-deps venv tools chart-tools kubernetes check lint test test-services test-chart test-e2e \
         test-docs cluster-up cluster-down image demo bench-status bench-rollout bench-start \
         chart-docs screenshots
 
@@ -35,11 +35,21 @@ $(VENV_STAMP):
 	.venv/bin/pip install --quiet -e 'services[test,check]' -r requirements-dev.txt
 	rm -f .venv/.installed-* && touch $@
 
-tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), helm-docs, kubectl
+tools: chart-tools kubernetes ## everything below: the chart tools and the Kubernetes binaries
+
+chart-tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), helm-docs
 	@bash tools/install.sh
+
+kubernetes: ## the cluster's binaries, kubectl among them, built from the Go module proxy
 	@bash cluster/build-kubernetes.sh
 
-lint: apt-deps venv tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yamllint
+check: venv chart-tools ## the quick checks, well under a minute warm: ruff, shellcheck, helm unittest, pytest (no browser, no cluster)
+	ruff check services tests tools benchmarks
+	shellcheck .ci/run cluster/*.sh image/*.sh tools/*.sh
+	helm unittest $(CHART)
+	pytest -q -n 2 --ignore services/tests/test_ui_browser.py services/tests tests/chart tests/docs
+
+lint: apt-deps venv chart-tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yamllint
 	ruff check services tests tools benchmarks
 	shellcheck .ci/run cluster/*.sh image/*.sh tools/*.sh
 	hadolint Dockerfile
@@ -49,11 +59,11 @@ lint: apt-deps venv tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yam
 test-services: apt-deps venv ## pytest for the services (Flask test client, real server processes, /ui in Chromium)
 	pytest -q services/tests
 
-test-chart: venv tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync
+test-chart: venv chart-tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync
 	helm unittest $(CHART)
 	pytest -q tests/chart
 
-cluster-up: apt-deps tools ## start the offline single-node Kubernetes cluster (+ image registry)
+cluster-up: apt-deps chart-tools kubernetes ## start the offline single-node Kubernetes cluster (+ image registry)
 	@bash cluster/up.sh
 
 cluster-down: ## stop the cluster and remove everything it left behind
@@ -62,7 +72,7 @@ cluster-down: ## stop the cluster and remove everything it left behind
 image: cluster-up ## build the multi-arch image offline and push it to the cluster's registry
 	@bash image/build.sh
 
-test-docs: venv tools ## the guides' commands match presets, targets and flags; actionlint
+test-docs: venv chart-tools ## the guides' commands match presets, targets and flags; actionlint
 	pytest -q tests/docs
 
 test-e2e: venv image ## every scenario on the real cluster (3 at a time, a namespace each), helm test, ct install
@@ -75,7 +85,7 @@ demo: venv image ## bring up the cluster and install the zero-downtime scenario
 	kubectl get pods -l app.kubernetes.io/instance=demo -o wide
 	@echo "KUBECONFIG=$(KUBECONFIG)  (export it to use kubectl and helm directly)"
 
-chart-docs: venv tools ## regenerate the chart's README parameter table and variants.json
+chart-docs: venv chart-tools ## regenerate the chart's README parameter table and variants.json
 	helm-docs --chart-search-root charts --template-files README.md.gotmpl
 	python tools/chart_variants.py
 
