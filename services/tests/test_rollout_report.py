@@ -159,3 +159,13 @@ def test_failures_while_no_endpoint_is_ready_say_so():
     why = report.explain(result)
     assert why[1] == ("    the Service had no ready endpoint from 3.0s to 6.0s: every pod was "
                       "gone or not ready yet")
+
+
+def test_failures_that_never_left_the_machine_are_not_blamed_on_conntrack():
+    """A cluster IP from outside the cluster: every connect is refused with EINVAL, from
+    ports that failed before, and no stale tracking entry is involved."""
+    attempts = [failed(n, n * 0.1, error="invalid argument", port=40000 + n % 3)
+                for n in range(1, 40)]
+    why = "\n".join(report.explain(naive_result(attempts)))
+    assert "never left this machine (invalid argument)" in why
+    assert "connection tracking" not in why

@@ -97,17 +97,20 @@ def test_probe_demo_check_from_outside_reports_what_the_test_pod_reports(install
 def test_probe_demo_check_keep_alive_from_outside_reports_what_the_test_pod_reports(
         install, tmp_path):
     release = install("zero-downtime", "rolloutCheck.enabled=true", "rolloutCheck.rate=50",
-                      "rolloutCheck.connections=keep-alive")
+                      "rolloutCheck.connections=keep-alive", "service.type=NodePort")
     log, passed = rollout_test_log(release)
     assert passed, log
     assert re.search(r"^PASS: 0 of \d+ requests failed", log, re.M), log
-    # From this machine, straight to the Service's cluster address: keep-alive needs a URL
-    # whose connections this client holds (the API's service proxy holds its own).
-    address = kubectl("get", "service", release.service, "-n", release.namespace, "-o",
-                      "jsonpath={.spec.clusterIP}").strip()
+    # From this machine, through the node's port as a load balancer would send it:
+    # keep-alive needs a URL whose connections this client holds (the API's service proxy
+    # holds its own), and a cluster IP is routed nowhere outside the cluster.
+    node_port = kubectl("get", "service", release.service, "-n", release.namespace, "-o",
+                        "jsonpath={.spec.ports[0].nodePort}").strip()
+    node_ip = kubectl("get", "nodes", "-o", "jsonpath={.items[0].status.addresses"
+                      "[?(@.type=='InternalIP')].address}").strip()
     result = run(shutil.which("probe-demo"), "check", "--release", release.name,
                  "-n", release.namespace, "--rate", "50", "--disruptions", "rollout",
-                 "--connections", "keep-alive", "--url", f"http://{address}/status",
+                 "--connections", "keep-alive", "--url", f"http://{node_ip}:{node_port}/status",
                  "--json", str(tmp_path / "check.json"), timeout=600, check=False)
     assert re.search(r"^PASS: 0 of \d+ requests failed", result, re.M), result
     found = json.loads((tmp_path / "check.json").read_text())

@@ -17,6 +17,10 @@ from probe_demo.rollout.observe import Event
 # (net.netfilter.nf_conntrack_tcp_timeout_syn_sent); a new try from the same port renews it.
 SYN_SENT_SECONDS = 120
 STALE_PORT_SECONDS = SYN_SENT_SECONDS + 30
+# What a SYN sent to a gone pod ends in; a stale entry can explain only these.
+STALE_PORT_ERRORS = ("timeout", "no route to host")
+# Failures where nothing reached the network: the address is wrong from where the load runs.
+NOT_SENT_ERRORS = ("invalid argument", "network is unreachable", "name not resolved")
 
 
 def short(pod: str) -> str:
@@ -167,17 +171,18 @@ def explain(result: CheckResult) -> list[str]:
         port = attempt.local_port
         # A kept-alive connection keeps its port by design; only a new connection from a
         # port that failed before points at a stale tracking entry.
-        stale_port = (not attempt.reused and port in last_failed
+        stale_port = (not attempt.reused and attempt.error in STALE_PORT_ERRORS
+                      and port in last_failed
                       and attempt.started - last_failed[port] < STALE_PORT_SECONDS)
         (stale if stale_port else fresh).append(attempt)
-        if port is not None and not attempt.reused:
+        if port is not None and not attempt.reused and attempt.error not in NOT_SENT_ERRORS:
             first_failed.setdefault(port, attempt.started)
             last_failed[port] = attempt.started
     told: list[tuple[float, list[str]]] = []
     for burst in _bursts(fresh):
         begin, end = burst[0].started, burst[-1].started
-        reasons = (_pinned_connections(result, burst) + _listed_while_gone(result, begin, end)
-                   + _none_ready(result, begin, end))
+        reasons = (_not_sent(burst) + _pinned_connections(result, burst)
+                   + _listed_while_gone(result, begin, end) + _none_ready(result, begin, end))
         if not reasons:
             reasons = ["no endpoint was listed for a stopped server at that moment and no "
                        "source port was reused; see the timeline"]
@@ -192,6 +197,17 @@ def explain(result: CheckResult) -> list[str]:
             "renewed by each new try), so the new connection went to the gone pod again "
             "instead of a live endpoint"]))
     return [line for _, lines in sorted(told, key=lambda item: item[0]) for line in lines]
+
+
+def _not_sent(burst: list[Attempt]) -> list[str]:
+    """Failures the client's own system refused to send: no pod was involved."""
+    kinds = Counter(a.error for a in burst if a.error in NOT_SENT_ERRORS)
+    if not kinds:
+        return []
+    shown = ", ".join(kinds)
+    return [f"{sum(kinds.values())} never left this machine ({shown}): the load's address "
+            "is not reachable from where the check runs (a cluster IP outside the cluster?); "
+            "give --url an address the check can reach"]
 
 
 def _pinned_connections(result: CheckResult, burst: list[Attempt]) -> list[str]:
