@@ -15,6 +15,8 @@ CT_VERSION=v3.14.0
 KUBECONFORM_VERSION=v0.8.0
 HELM_DOCS_VERSION=v1.14.2
 ACTIONLINT_VERSION=v1.7.12
+GATEWAY_API_VERSION=v1.4.0
+PROMETHEUS_OPERATOR_VERSION=v0.90.1
 TOOLS="$CACHE/tools"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
@@ -100,5 +102,23 @@ for version in "$KUBE_VERSION" "$previous"; do
     k8s_dir=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$version" \
       | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     python3 "$(dirname "$0")/k8s_json_schemas.py" "$k8s_dir/api/openapi-spec/swagger.json" "$schemas" >/dev/null
+  fi
+  # The custom kinds the chart can render: Gateway API routes (the version Traefik 3.6
+  # implements) and the Prometheus Operator's monitors, from the CRDs their Go modules carry.
+  if [[ ! -f "$schemas/grpcroute-gateway-v1.json" || ! -f "$schemas/podmonitor-monitoring-v1.json" ]]; then
+    log "adding Gateway API $GATEWAY_API_VERSION and Prometheus Operator $PROMETHEUS_OPERATOR_VERSION schemas for $version"
+    gateway_dir=$(cd "$TOOLS" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    operator_dir=$(cd "$TOOLS" && go mod download -json \
+      "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    yaml_python=""
+    for python in python3 /usr/bin/python3; do
+      if "$python" -c 'import yaml' 2>/dev/null; then yaml_python=$python; break; fi
+    done
+    [[ -n $yaml_python ]] || die "reading CRDs needs Python with PyYAML: pip install pyyaml (or apt-get install python3-yaml)"
+    "$yaml_python" "$(dirname "$0")/crd_json_schemas.py" "$schemas" \
+      "$gateway_dir"/config/crd/standard/gateway.networking.k8s.io_{httproutes,grpcroutes}.yaml \
+      "$operator_dir"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,podmonitors}.yaml >/dev/null
   fi
 done

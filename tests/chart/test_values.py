@@ -11,6 +11,7 @@ from support.chart import (
     CI_VALUES,
     KUBE_VERSIONS,
     PRESETS,
+    RENDER_VALUES,
     ROOT,
     bad_values_kube_version,
     expected_error,
@@ -37,7 +38,7 @@ def test_ci_values_are_presets_or_defaults():
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
-@pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES],
+@pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES, *RENDER_VALUES],
                          ids=lambda p: "defaults" if p is None else f"{p.parent.name}/{p.name}")
 def test_lints_strictly_and_renders_schema_valid_objects(values, kube_version):
     """On the cluster's Kubernetes and on the previous minor, each against its own schemas."""
