@@ -29,10 +29,11 @@ import time
 import uuid
 
 from image import IMAGE, ROOT
+from probe_demo.rollout.registry import NAMES
 
 CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"
-DISRUPTIONS = ["rollout", "delete", "scale-down", "evict"]
+DISRUPTIONS = list(NAMES)
 PRESETS = {"zero-downtime": "zero-downtime", "naive": "naive-rollout"}
 CONNECTIONS = ["new", "keep-alive"]
 

@@ -105,10 +105,30 @@ def test_settle_waits_for_terminating_pods_and_gives_up_naming_why(monkeypatch):
 
 
 def test_unknown_disruptions_are_named():
-    assert disruptions.parse("rollout, evict") == ["rollout", "evict"]
+    from probe_demo.rollout import registry
+
+    assert registry.parse("rollout, evict") == ["rollout", "evict"]
     with pytest.raises(ValueError, match="unknown disruption drain; choose from rollout, "
                                          "delete, scale-down, evict"):
-        disruptions.parse("rollout,drain")
+        registry.parse("rollout,drain")
+
+
+def test_every_disruption_of_the_registry_has_its_function():
+    from probe_demo.rollout import registry
+
+    assert list(disruptions.RUN) == list(registry.NAMES)
+
+
+def test_the_check_asks_for_what_it_watches_and_what_each_disruption_needs():
+    from probe_demo.rollout import registry
+
+    needs = registry.needs(["delete", "scale-down"])
+    words = [p.words("demo") for p in needs]
+    assert words[:3] == ["get deployments/demo", "get pods", "list pods"]
+    assert "delete pods" in words and "patch deployments/demo" in words
+    assert "get horizontalpodautoscalers/demo" in words
+    assert "create pods/eviction" not in words
+    assert len(words) == len(set(words))
 
 
 def test_a_refused_call_names_the_verb_the_resource_and_the_namespace():
@@ -133,6 +153,7 @@ def test_a_refused_call_names_the_verb_the_resource_and_the_namespace():
 
 def test_an_endpoint_slice_left_with_no_endpoints_removes_them_all():
     """Every pod evicted at once: the API sends the slice with `endpoints: null`."""
+    from probe_demo.rollout.events import EndpointConditions
     from probe_demo.rollout.observe import Observer
 
     observer = Observer(cluster=None, selector="app=demo", service="demo")
@@ -141,7 +162,7 @@ def test_an_endpoint_slice_left_with_no_endpoints_removes_them_all():
         {"targetRef": {"kind": "Pod", "name": "p0"}, "conditions": ready},
         {"targetRef": {"kind": "Pod", "name": "p1"}, "conditions": {"ready": False}}]})
     observer._on_slice("MODIFIED", {"metadata": {"name": "demo-x"}, "endpoints": None})
-    assert [(e.pod, e.detail) for e in observer.sorted_events()] == [
-        ("p0", "ready=true serving=true terminating=false"),
-        ("p1", "ready=false serving=false terminating=false"),
-        ("p0", "removed"), ("p1", "removed")]
+    assert [(e.pod, e.endpoint) for e in observer.sorted_events()] == [
+        ("p0", EndpointConditions(ready=True, serving=True, terminating=False)),
+        ("p1", EndpointConditions(ready=False, serving=False, terminating=False)),
+        ("p0", None), ("p1", None)]

@@ -3,11 +3,14 @@
 import xml.etree.ElementTree as ET
 
 from probe_demo.client.attempt import Attempt
+from probe_demo.client.timeline import LaneState as L
 from probe_demo.protocol import ServerEvent
 from probe_demo.rollout import report
 from probe_demo.rollout.check import CheckOptions, CheckResult
 from probe_demo.rollout.disruptions import Disruption
-from probe_demo.rollout.observe import Event
+from probe_demo.rollout.events import EndpointConditions as endpoint
+from probe_demo.rollout.events import Event
+from probe_demo.rollout.events import EventKind as E
 
 T0 = 1_000_000.0
 OLD, NEW = "demo-probe-demo-aaaaa-11111", "demo-probe-demo-bbbbb-22222"
@@ -24,18 +27,18 @@ def failed(n, t, error="connection refused", port=None):
 def naive_result(attempts, extra_events=()):
     """OLD's server stops listening at 5.0 s while its endpoint stays ready until 6.5 s."""
     events = [
-        Event(T0 - 30, OLD, "created"), Event(T0 - 20, OLD, "ready"),
-        Event(T0 - 20, OLD, "endpoint", "ready=true serving=true terminating=false"),
-        Event(T0 + 3.0, "", "disruption", "rollout begins"),
-        Event(T0 + 3.2, NEW, "created"), Event(T0 + 4.5, NEW, "ready"),
-        Event(T0 + 4.6, NEW, "endpoint", "ready=true serving=true terminating=false"),
-        Event(T0 + 4.9, OLD, "terminating"),
-        Event(T0 + 4.95, OLD, "server", "draining", ServerEvent.STATE_CHANGE),
-        Event(T0 + 5.0, OLD, "server", "stopped listening", ServerEvent.STOP_LISTENING),
-        Event(T0 + 6.5, OLD, "endpoint", "ready=false serving=false terminating=true"),
-        Event(T0 + 7.0, OLD, "exited", "exit 0 Completed"),
-        Event(T0 + 7.5, OLD, "endpoint", "removed"),
-        Event(T0 + 8.0, "", "disruption", "rollout settled"),
+        Event(T0 - 30, OLD, E.CREATED), Event(T0 - 20, OLD, E.READY),
+        Event(T0 - 20, OLD, E.ENDPOINT, endpoint=endpoint(True, True, False)),
+        Event(T0 + 3.0, "", E.DISRUPTION_BEGINS, "rollout"),
+        Event(T0 + 3.2, NEW, E.CREATED), Event(T0 + 4.5, NEW, E.READY),
+        Event(T0 + 4.6, NEW, E.ENDPOINT, endpoint=endpoint(True, True, False)),
+        Event(T0 + 4.9, OLD, E.TERMINATING),
+        Event(T0 + 4.95, OLD, E.SERVER, server=ServerEvent.STATE_CHANGE),
+        Event(T0 + 5.0, OLD, E.SERVER, server=ServerEvent.STOP_LISTENING),
+        Event(T0 + 6.5, OLD, E.ENDPOINT, endpoint=endpoint(False, False, True)),
+        Event(T0 + 7.0, OLD, E.EXITED, "exit 0 Completed"),
+        Event(T0 + 7.5, OLD, E.ENDPOINT),
+        Event(T0 + 8.0, "", E.DISRUPTION_SETTLED, "rollout"),
         *extra_events,
     ]
     runs = [Disruption("rollout", started=T0 + 3.0, settled=T0 + 8.0)]
@@ -47,18 +50,18 @@ def naive_result(attempts, extra_events=()):
 
 def test_lanes_follow_each_pods_lifecycle_and_endpoint():
     result = naive_result([ok(1, 0.5)],
-                          [Event(T0 - 29, OLD, "server", "listening", ServerEvent.LISTENING)])
+                          [Event(T0 - 29, OLD, E.SERVER, server=ServerEvent.LISTENING)])
     lanes = {lane.label: lane for lane in report.lanes(result)}
     old = lanes["aaaaa-11111"]
     assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
-            if not state.startswith("endpoint")] == [(0.0, 4.9, "ready"), (4.9, 7.0, "terminating")]
+            if state.row == "pod"] == [(0.0, 4.9, L.READY), (4.9, 7.0, L.TERMINATING)]
     assert [(round(s, 1), round(e, 1), state) for s, e, state in old.segments
-            if state.startswith("endpoint")] == [(0.0, 5.0, "endpoint ready"),
-                                                 (5.0, 6.5, "endpoint listed, server gone"),
-                                                 (6.5, 7.5, "endpoint not serving")]
+            if state.row == "endpoint"] == [(0.0, 5.0, L.ENDPOINT_READY),
+                                            (5.0, 6.5, L.LISTED_SERVER_GONE),
+                                            (6.5, 7.5, L.ENDPOINT_NOT_SERVING)]
     # The server's events before the load began are not marked.
     assert [label for _, label in old.marks] == ["draining", "stopped listening", "exit 0"]
-    assert lanes["bbbbb-22222"].segments[0][2] == "starting"
+    assert lanes["bbbbb-22222"].segments[0][2] is L.STARTING
 
 
 def test_failures_while_a_stopped_server_is_still_listed_are_explained():
@@ -129,8 +132,8 @@ def test_the_picture_has_bars_lanes_and_the_disruption_mark():
 
 
 def test_only_the_deployments_pods_get_lanes():
-    test_pod = Event(T0 + 1, "demo-probe-demo-test-rollout", "endpoint",
-                     "ready=true serving=true terminating=false")
+    test_pod = Event(T0 + 1, "demo-probe-demo-test-rollout", E.ENDPOINT,
+                     endpoint=endpoint(True, True, False))
     result = naive_result([ok(1, 1.0)], [test_pod])
     assert "test-rollout" not in " ".join(lane.label for lane in report.lanes(result))
     assert "test-rollout" not in "\n".join(report.text_timeline(result))
@@ -147,11 +150,11 @@ def test_a_blocked_disruption_fails_the_check_even_without_lost_requests():
 
 def test_failures_while_no_endpoint_is_ready_say_so():
     """Every pod evicted at once (no PodDisruptionBudget): nothing to send requests to."""
-    events = [Event(T0 - 30, OLD, "created"),
-              Event(T0 - 20, OLD, "endpoint", "ready=true serving=true terminating=false"),
-              Event(T0 + 3.0, OLD, "endpoint", "ready=false serving=false terminating=true"),
-              Event(T0 + 3.1, NEW, "created"),
-              Event(T0 + 6.0, NEW, "endpoint", "ready=true serving=true terminating=false")]
+    events = [Event(T0 - 30, OLD, E.CREATED),
+              Event(T0 - 20, OLD, E.ENDPOINT, endpoint=endpoint(True, True, False)),
+              Event(T0 + 3.0, OLD, E.ENDPOINT, endpoint=endpoint(False, False, True)),
+              Event(T0 + 3.1, NEW, E.CREATED),
+              Event(T0 + 6.0, NEW, E.ENDPOINT, endpoint=endpoint(True, True, False))]
     result = CheckResult(CheckOptions(rate=10), "ns", "d", "d", "u",
                          [ok(1, 1.0), failed(2, 4.0), failed(3, 5.0), ok(4, 7.0, pod=NEW)],
                          T0, 10.0, events, [Disruption("evict", started=T0 + 2.9)],
@@ -169,3 +172,21 @@ def test_failures_that_never_left_the_machine_are_not_blamed_on_conntrack():
     why = "\n".join(report.explain(naive_result(attempts)))
     assert "never left this machine (invalid argument)" in why
     assert "connection tracking" not in why
+
+
+def test_rewording_the_labels_changes_no_decision(monkeypatch):
+    """The lanes, the explanation and PASS/FAIL are decided on values; words are only
+    rendered. Every server label reworded, the decisions stay the same."""
+    from probe_demo.rollout import events
+
+    result = naive_result([ok(1, 0.5), failed(2, 5.2), failed(3, 5.4)])
+    before = (report.explain(result), result.passed,
+              [lane.segments for lane in report.lanes(result)])
+    monkeypatch.setattr(events, "SERVER_LABELS",
+                        {key: f"reworded {n}" for n, key in enumerate(events.SERVER_LABELS)})
+    after = (report.explain(result), result.passed,
+             [lane.segments for lane in report.lanes(result)])
+    assert after == before
+    assert "listed until 6.5s" in "\n".join(before[0])
+    assert any(mark.startswith("reworded") for lane in report.lanes(result)
+               for _, mark in lane.marks)

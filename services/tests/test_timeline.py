@@ -32,8 +32,10 @@ def test_bars_stack_versions_and_failures_per_second(tmp_path):
 
 
 def test_lanes_draw_segments_and_marks_on_the_same_axis(tmp_path):
-    lane = timeline.Lane("pod-a", [(0.0, 5.0, "ready"), (5.0, 8.0, "terminating"),
-                                   (0.0, 6.0, "endpoint ready")], [(6.5, "stopped listening")])
+    states = timeline.LaneState
+    lane = timeline.Lane("pod-a", [(0.0, 5.0, states.READY), (5.0, 8.0, states.TERMINATING),
+                                   (0.0, 6.0, states.ENDPOINT_READY)],
+                         [(6.5, "stopped listening")])
     svg = timeline.render_svg([attempt(1, 0.1), attempt(2, 9.5)], "t", lanes=[lane],
                               marks=[(5.0, "rollout begins")])
     root = ET.fromstring(svg)

@@ -25,8 +25,9 @@ def test_every_value_is_documented():
         assert f"| {key} |" in readme, key
 
 
-def test_variants_json_matches_the_variant_modules():
-    """The chart's per-variant defaults are generated from the server's variant modules."""
+def test_what_the_chart_takes_from_python_is_generated_and_current():
+    """variants.json (the variants' defaults), disruptions.json (the check Role's rules) and
+    the schema's disruption enum are generated from the package."""
     checked = run(sys.executable, ROOT / "tools" / "chart_variants.py", "--check")
     assert checked.returncode == 0, checked.stderr
 
@@ -37,3 +38,25 @@ def test_the_schema_offers_exactly_the_server_variants():
     schema = json.loads((CHART / "values.schema.json").read_text())
     offered = schema["properties"]["server"]["properties"]["variant"]["enum"]
     assert sorted(offered) == sorted(variants.names())
+
+
+def test_the_rollout_check_role_grants_what_each_disruption_asks_for():
+    """Rendered for each disruption alone, the Role allows every permission the check asks
+    for before it sends load (registry.needs), and no verb another disruption needs."""
+    import yaml
+    from support.chart import helm_template
+
+    from probe_demo.rollout import registry
+
+    for name in registry.NAMES:
+        rendered = helm_template("--set", "rolloutCheck.enabled=true",
+                                 "--set", f"rolloutCheck.disruptions={{{name}}}",
+                                 "--show-only", "templates/tests/rollout-check.yaml")
+        assert rendered.returncode == 0, rendered.stderr
+        role = next(doc for doc in yaml.safe_load_all(rendered.stdout) if doc["kind"] == "Role")
+        allowed = {(group, resource, verb, bool(rule.get("resourceNames")))
+                   for rule in role["rules"] for group in rule["apiGroups"]
+                   for resource in rule["resources"] for verb in rule["verbs"]}
+        wanted = {(p.group, f"{p.resource}/{p.subresource}" if p.subresource else p.resource,
+                   p.verb, p.named) for p in registry.needs([name])}
+        assert allowed == wanted, (name, allowed ^ wanted)

@@ -178,5 +178,8 @@ def rollout_test_log(release: Release) -> tuple[str, bool]:
 
 def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
     """The summary table of the check's log: disruption -> (attempts, failures)."""
-    rows = re.findall(r"^(rollout|delete|scale-down|evict)\s+(\d+)\s+(\d+)\s", log, re.M)
+    from probe_demo.rollout.registry import NAMES
+
+    names = "|".join(re.escape(name) for name in NAMES)
+    rows = re.findall(rf"^({names})\s+(\d+)\s+(\d+)\s", log, re.M)
     return {name: (int(attempts), int(failures)) for name, attempts, failures in rows}

@@ -80,6 +80,7 @@ def _pool_size(text: str) -> int:
 
 
 def _check_parser(subparsers: argparse._SubParsersAction) -> None:
+    from probe_demo.rollout import registry
     from probe_demo.rollout.options import CheckOptions
 
     default = CheckOptions()
@@ -111,7 +112,7 @@ def _check_parser(subparsers: argparse._SubParsersAction) -> None:
                        help=f"seconds one request may take (default {default.timeout:g})")
     _connection_arguments(check, default.connections, default.pool)
     check.add_argument("--disruptions", default=",".join(default.disruptions),
-                       help="comma-separated, run in turn: rollout, delete, scale-down, evict "
+                       help=f"comma-separated, run in turn: {', '.join(registry.NAMES)} "
                             f"(default {','.join(default.disruptions)})")
     check.add_argument("--max-failures", type=int, default=default.max_failures,
                        help=f"failed requests allowed for a PASS (default "
@@ -271,13 +272,13 @@ def run_check_command(args: argparse.Namespace) -> int:
         raise ConfigError("probe-demo check needs the Kubernetes client: "
                           "pip install 'probe-demo[check]'") from None
     from probe_demo.client import timeline
-    from probe_demo.rollout import disruptions, report
+    from probe_demo.rollout import registry, report
     from probe_demo.rollout.check import run_check
     from probe_demo.rollout.errors import CheckError
     from probe_demo.rollout.options import CheckOptions
 
     try:
-        names = disruptions.parse(args.disruptions)
+        names = registry.parse(args.disruptions)
     except ValueError as err:
         raise ConfigError(f"--disruptions={args.disruptions}: {err}") from None
     options = CheckOptions(

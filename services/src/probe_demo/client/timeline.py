@@ -8,6 +8,7 @@ and the picture can go straight into a README.
 
 from __future__ import annotations
 
+import enum
 import html
 import math
 from collections import Counter
@@ -18,17 +19,23 @@ from probe_demo.client.attempt import Attempt
 
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f"]
 FAILURE_PALETTE = ["#d62728", "#ff7f0e", "#8c0d0d", "#e377c2", "#f7b6d2", "#ffbb78"]
-# Lane states and their colours: the pod's lifecycle, then its endpoint's conditions.
-LANE_COLOURS = {
-    "starting": "#c7c7c7",
-    "ready": "#2ca02c",
-    "unready": "#ffbb78",
-    "terminating": "#ff7f0e",
-    "endpoint ready": "#98df8a",
-    "endpoint serving (terminating)": "#fdd835",
-    "endpoint not serving": "#e0e0e0",
-    "endpoint listed, server gone": "#d62728",
-}
+class LaneState(enum.Enum):
+    """What a lane shows: the pod's lifecycle on its upper row, its endpoint's conditions on
+    the lower; each with its colour and its words for the legend."""
+
+    STARTING = ("starting", "#c7c7c7", "pod")
+    READY = ("ready", "#2ca02c", "pod")
+    UNREADY = ("unready", "#ffbb78", "pod")
+    TERMINATING = ("terminating", "#ff7f0e", "pod")
+    ENDPOINT_READY = ("endpoint ready", "#98df8a", "endpoint")
+    ENDPOINT_SERVING = ("endpoint serving (terminating)", "#fdd835", "endpoint")
+    ENDPOINT_NOT_SERVING = ("endpoint not serving", "#e0e0e0", "endpoint")
+    LISTED_SERVER_GONE = ("endpoint listed, server gone", "#d62728", "endpoint")
+
+    def __init__(self, label: str, colour: str, row: str) -> None:
+        self.label, self.colour, self.row = label, colour, row
+
+
 # Marks labelled on the lane; the others are ticks whose label shows on hover.
 LABELLED_MARKS = ("draining", "stopped listening", "exit")
 WIDTH = 1000
@@ -40,11 +47,11 @@ LEGEND_CHARS = 30  # characters a legend line holds in the RIGHT margin
 
 @dataclass
 class Lane:
-    """One pod: `segments` (start s, end s, state) in LANE_COLOURS for the lifecycle row and
-    the endpoint row; `marks` (time s, label) for point events such as the server's own."""
+    """One pod: `segments` (start s, end s, LaneState) for the lifecycle row and the
+    endpoint row; `marks` (time s, label) for point events such as the server's own."""
 
     label: str
-    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    segments: list[tuple[float, float, LaneState]] = field(default_factory=list)
     marks: list[tuple[float, str]] = field(default_factory=list)
 
 
@@ -90,7 +97,7 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
               for entry in _wrapped(f"{key}: {totals[key]}", colours[key])]
     if lanes:
         legend.append(("", "pod lanes:"))
-        legend += [(colour, state) for state, colour in LANE_COLOURS.items()]
+        legend += [(state.colour, state.label) for state in LaneState]
     legend_h = TOP + 20 * len(legend) + 10
     height = max(height, legend_h)
 
@@ -128,13 +135,12 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
         parts.append(f'<text class="lane" x="{LEFT - 8}" y="{top + 14}" text-anchor="end">'
                      f'{html.escape(lane.label)}</text>')
         for begin, end, state in lane.segments:
-            endpoint = state.startswith("endpoint")
-            y, h = (top + 14, 7) if endpoint else (top + 2, 11)
+            y, h = (top + 14, 7) if state.row == "endpoint" else (top + 2, 11)
             parts.append(
-                f'<rect class="segment" data-state="{html.escape(state)}" x="{x(begin):.2f}" '
-                f'y="{y}" width="{max(x(end) - x(begin), 1):.2f}" height="{h}" '
-                f'fill="{LANE_COLOURS[state]}"><title>{html.escape(lane.label)}: '
-                f'{html.escape(state)} {begin:.1f}-{end:.1f}s</title></rect>')
+                f'<rect class="segment" data-state="{html.escape(state.label)}" '
+                f'x="{x(begin):.2f}" y="{y}" width="{max(x(end) - x(begin), 1):.2f}" '
+                f'height="{h}" fill="{state.colour}"><title>{html.escape(lane.label)}: '
+                f'{html.escape(state.label)} {begin:.1f}-{end:.1f}s</title></rect>')
         row_ends = [-1000.0, -1000.0]  # where each label row is free again
         for at, label in sorted(lane.marks):
             parts.append(

@@ -16,10 +16,11 @@ from typing import Any
 from probe_demo.client.attempt import Attempt
 from probe_demo.client.load import LoadRun
 from probe_demo.client.report import summarize
-from probe_demo.rollout import disruptions
+from probe_demo.rollout import disruptions, registry
 from probe_demo.rollout.cluster import Cluster
 from probe_demo.rollout.errors import CheckError
-from probe_demo.rollout.observe import Event, Observer
+from probe_demo.rollout.events import Event, EventKind
+from probe_demo.rollout.observe import Observer
 from probe_demo.rollout.options import CheckOptions
 from probe_demo.rollout.proxy import ServiceProxy
 
@@ -69,21 +70,17 @@ class CheckResult:
 
 
 def _preflight(cluster: Cluster, deployment: str, names: list[str]) -> None:
-    """Refuse before any load is sent when a verb a disruption needs is not allowed."""
-    needs = [("get", "deployments", None, "apps", True), ("list", "pods", None, "", False),
-             ("watch", "pods", None, "", False),
-             ("list", "endpointslices", None, "discovery.k8s.io", False),
-             ("watch", "endpointslices", None, "discovery.k8s.io", False)]
-    for name in names:
-        needs += disruptions.NEEDS[name]
-    for verb, resource, sub, group, named in dict.fromkeys(needs):
-        if not cluster.may(verb, resource, deployment if named else None, sub, group):
-            shown = f"{resource}/{sub}" if sub else resource
-            if named:
-                shown += f"/{deployment}"
-            raise CheckError(f"no permission to {verb} {shown} in namespace "
+    """Refuse before any load is sent when a verb the check or a disruption needs is not
+    allowed."""
+    for permission in registry.needs(names):
+        if permission.required and not cluster.may(permission.verb, permission.resource,
+                           deployment if permission.named else None,
+                           permission.subresource, permission.group):
+            needed_by = [name for name in names
+                         if permission in registry.BY_NAME[name].needs]
+            raise CheckError(f"no permission to {permission.words(deployment)} in namespace "
                              f"{cluster.namespace}, which "
-                             f"{'the check' if not sub else ', '.join(names)} needs")
+                             f"{', '.join(needed_by) if needed_by else 'the check'} needs")
 
 
 def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> CheckResult:
@@ -128,11 +125,11 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
                 time.sleep(options.pause)
             run = disruptions.Disruption(name, started=time.time())
             runs.append(run)
-            observer.add("", "disruption", f"{name} begins")
+            observer.add("", EventKind.DISRUPTION_BEGINS, name)
             say(f"{name}: begins")
             disruptions.RUN[name](target, run)
             run.settled = time.time()
-            observer.add("", "disruption", f"{name} settled")
+            observer.add("", EventKind.DISRUPTION_SETTLED, name)
             say(f"{name}: settled after {run.settled - run.started:.1f}s")
         time.sleep(options.after)
     finally:

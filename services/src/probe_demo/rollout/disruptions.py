@@ -1,11 +1,6 @@
-"""The disruptions a check puts the Deployment through, and how it knows each has settled.
-
-  rollout     a new pod template, as `kubectl rollout restart` makes
-  delete      a graceful delete of one pod
-  scale-down  replicas N -> 1 (or the HPA's minimum) -> N
-  evict       the eviction API on every pod in turn, as `kubectl drain` does; a
-              PodDisruptionBudget may refuse, and the check retries as drain does
-"""
+"""What each disruption of the registry (probe_demo.rollout.registry) does to the
+Deployment, and how the check knows it has settled. An eviction a PodDisruptionBudget
+refuses is retried, as `kubectl drain` does."""
 
 from __future__ import annotations
 
@@ -14,20 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from probe_demo.rollout import registry
 from probe_demo.rollout.cluster import Cluster
 from probe_demo.rollout.errors import CheckError
+from probe_demo.rollout.events import EventKind
 from probe_demo.rollout.observe import Observer, is_test_pod
 
 EVICT_RETRY_SECONDS = 2
-# The verbs each disruption needs beyond reading pods and EndpointSlices, checked before any
-# load is sent: (verb, resource, subresource, group, name is the Deployment's).
-NEEDS: dict[str, list[tuple[str, str, str | None, str, bool]]] = {
-    "rollout": [("patch", "deployments", None, "apps", True)],
-    "delete": [("delete", "pods", None, "", False)],
-    "scale-down": [("patch", "deployments", None, "apps", True)],
-    "evict": [("create", "pods", "eviction", "", False)],
-}
-NAMES = tuple(NEEDS)
 
 
 @dataclass
@@ -52,7 +40,7 @@ class Target:
 
     def note(self, disruption: Disruption, text: str) -> None:
         disruption.notes.append(text)
-        self.observer.add("", "note", text)
+        self.observer.add("", EventKind.NOTE, text)
         self.say(f"  {disruption.name}: {text}")
 
     def live_pods(self) -> list[Any]:
@@ -145,18 +133,11 @@ def evict(target: Target, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-RUN: dict[str, Callable[[Target, Disruption], None]] = {
+_FUNCTIONS: dict[str, Callable[[Target, Disruption], None]] = {
     "rollout": rollout, "delete": delete, "scale-down": scale_down, "evict": evict,
 }
-
-
-def parse(text: str) -> list[str]:
-    """The comma-separated disruptions of --disruptions, each named once or more."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise ValueError("name at least one disruption")
-    unknown = [name for name in names if name not in RUN]
-    if unknown:
-        raise ValueError(f"unknown disruption {', '.join(unknown)}; choose from "
-                         f"{', '.join(NAMES)}")
-    return names
+# One function for every disruption of the registry, and none besides: a missing one fails
+# here, at import, not on a cluster.
+RUN = {name: _FUNCTIONS[name] for name in registry.NAMES}
+if set(_FUNCTIONS) != set(RUN):
+    raise ImportError(f"disruptions without a registry entry: {set(_FUNCTIONS) - set(RUN)}")

@@ -14,45 +14,17 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from probe_demo.protocol import ServerEvent
 from probe_demo.rollout.cluster import Cluster
+from probe_demo.rollout.events import EndpointConditions, Event, EventKind, server_event
 
 SERVER_CONTAINER = "server"
 WATCH_SECONDS = 5  # a watch ends this often so that stop() is seen
-
-
-@dataclass
-class Event:
-    at: float  # wall-clock seconds
-    pod: str  # "" for events of the check itself
-    kind: str  # created ready unready terminating exited deleted endpoint server disruption
-    detail: str = ""
-    server: ServerEvent | None = None  # kind "server": which of the server's events
-
-
-def server_mark(entry: dict[str, Any]) -> tuple[ServerEvent, str] | None:
-    """A server log line worth a mark on its pod's lane, and the mark's label."""
-    try:
-        event = ServerEvent(entry.get("event"))
-    except ValueError:
-        return None
-    if event is ServerEvent.STATE_CHANGE:
-        return (event, "draining") if entry.get("field") == "draining" else None
-    if event is ServerEvent.GOAWAY:
-        return event, f"GOAWAY to {entry.get('connections', 0)} gRPC connections"
-    if event is ServerEvent.STOP_LISTENING:
-        told = entry.get("told_to_close")
-        return event, "stopped listening" + (f" (told {told} to close)" if told else "")
-    labels = {ServerEvent.LISTENING: "listening", ServerEvent.DRAIN_CUT_SHORT:
-              "drain cut short", ServerEvent.STOPPED: "server stopped"}
-    return event, labels[event]
 
 
 def is_test_pod(pod: Any) -> bool:
@@ -70,11 +42,6 @@ def _pod_state(pod: Any) -> dict[str, Any]:
             exited = f"exit {done.exit_code} {done.reason or ''}".strip()
     return {"ready": ready, "terminating": pod.metadata.deletion_timestamp is not None,
             "exited": exited}
-
-
-def _endpoint_state(conditions: dict[str, Any]) -> str:
-    flags = {name: conditions.get(name) for name in ("ready", "serving", "terminating")}
-    return " ".join(f"{name}={'true' if value else 'false'}" for name, value in flags.items())
 
 
 class _Listed:
@@ -109,7 +76,7 @@ class Observer:
         self.events: list[Event] = []
         self.template_of: dict[str, str] = {}  # pod -> pod-template-hash
         self._pods: dict[str, dict[str, Any]] = {}
-        self._endpoints: dict[str, str] = {}
+        self._endpoints: dict[str, EndpointConditions] = {}
         self._slice_of: dict[str, str] = {}  # pod -> the EndpointSlice that lists it
         self._followed: set[str] = set()
         self._lock = threading.Lock()
@@ -117,9 +84,9 @@ class Observer:
         self._threads: list[threading.Thread] = []
         self.errors: list[str] = []
 
-    def add(self, pod: str, kind: str, detail: str = "", at: float | None = None) -> None:
+    def add(self, pod: str, kind: EventKind, detail: str = "") -> None:
         with self._lock:
-            self.events.append(Event(time.time() if at is None else at, pod, kind, detail))
+            self.events.append(Event(time.time(), pod, kind, detail))
 
     def start(self) -> None:
         self._spawn(self._watch, "pods", self.cluster.core.list_namespaced_pod,
@@ -197,17 +164,18 @@ class Observer:
                 created = pod.metadata.creation_timestamp.timestamp()
                 if now - created < 2:
                     created = now
-                self.events.append(Event(created, name, "created"))
+                self.events.append(Event(created, name, EventKind.CREATED))
                 before = {"ready": False, "terminating": False, "exited": None}
             state = _pod_state(pod)
             if change == "DELETED":
-                self.events.append(Event(now, name, "deleted"))
+                self.events.append(Event(now, name, EventKind.DELETED))
             if state["ready"] != before["ready"]:
-                self.events.append(Event(now, name, "ready" if state["ready"] else "unready"))
+                self.events.append(Event(now, name, EventKind.READY if state["ready"]
+                                         else EventKind.UNREADY))
             if state["terminating"] and not before["terminating"]:
-                self.events.append(Event(now, name, "terminating"))
+                self.events.append(Event(now, name, EventKind.TERMINATING))
             if state["exited"] and not before["exited"]:
-                self.events.append(Event(now, name, "exited", state["exited"]))
+                self.events.append(Event(now, name, EventKind.EXITED, state["exited"]))
             self._pods[name] = state
             start_logs = self.follow_logs and name not in self._followed and pod.spec.node_name
             if start_logs:
@@ -217,22 +185,22 @@ class Observer:
 
     def _on_slice(self, change: str, endpoint_slice: dict[str, Any]) -> None:
         now = time.time()
-        seen: dict[str, str] = {}
+        seen: dict[str, EndpointConditions] = {}
         if change != "DELETED":
             for endpoint in endpoint_slice.get("endpoints") or []:
                 ref = endpoint.get("targetRef") or {}
                 if ref.get("kind") == "Pod":
-                    seen[ref["name"]] = _endpoint_state(endpoint.get("conditions") or {})
+                    seen[ref["name"]] = EndpointConditions.of(endpoint.get("conditions") or {})
         owner = endpoint_slice["metadata"]["name"]
         with self._lock:
             for pod, state in seen.items():
                 if self._endpoints.get(pod) != state:
-                    self.events.append(Event(now, pod, "endpoint", state))
+                    self.events.append(Event(now, pod, EventKind.ENDPOINT, endpoint=state))
                     self._endpoints[pod] = state
             for key in [p for p in self._endpoints if p not in seen]:
                 # Only this slice's endpoints can have left it (a Service may have several).
                 if self._slice_of.get(key) == owner:
-                    self.events.append(Event(now, key, "endpoint", "removed"))
+                    self.events.append(Event(now, key, EventKind.ENDPOINT))
                     del self._endpoints[key]
             for pod in seen:
                 self._slice_of[pod] = owner
@@ -242,7 +210,7 @@ class Observer:
         with self._lock:
             for pod in [p for p, owner in self._slice_of.items() if owner not in names]:
                 if pod in self._endpoints:
-                    self.events.append(Event(now, pod, "endpoint", "removed"))
+                    self.events.append(Event(now, pod, EventKind.ENDPOINT))
                     del self._endpoints[pod]
                 del self._slice_of[pod]
 
@@ -279,9 +247,10 @@ class Observer:
             entry = json.loads(raw)
         except ValueError:
             return
-        if not isinstance(entry, dict) or (mark := server_mark(entry)) is None:
+        if not isinstance(entry, dict) or (seen := server_event(entry)) is None:
             return
         at = _log_time(entry.get("time"))
         if at is not None:
             with self._lock:
-                self.events.append(Event(at, pod, "server", mark[1], mark[0]))
+                self.events.append(Event(at, pod, EventKind.SERVER, server=seen[0],
+                                         count=seen[1]))

@@ -9,9 +9,10 @@ from typing import Any
 
 from probe_demo.client import timeline
 from probe_demo.client.attempt import Attempt
+from probe_demo.client.timeline import LaneState
 from probe_demo.protocol import ServerEvent
 from probe_demo.rollout.check import CheckResult
-from probe_demo.rollout.observe import Event
+from probe_demo.rollout.events import Event, EventKind
 
 # Linux conntrack keeps an unanswered connection (SYN_SENT) 120 s by default
 # (net.netfilter.nf_conntrack_tcp_timeout_syn_sent); a new try from the same port renews it.
@@ -45,6 +46,12 @@ def at(result: CheckResult, event: Event) -> float:
     return event.at - result.began_at
 
 
+# The pod's lifecycle as each event leaves it (None: no lifecycle change).
+_LIFECYCLE = {EventKind.READY: LaneState.READY, EventKind.UNREADY: LaneState.UNREADY,
+              EventKind.TERMINATING: LaneState.TERMINATING}
+LISTED_FOR_TRAFFIC = (LaneState.ENDPOINT_READY, LaneState.ENDPOINT_SERVING)
+
+
 def lanes(result: CheckResult) -> list[timeline.Lane]:
     by_pod: dict[str, list[Event]] = defaultdict(list)
     for event in result.events:
@@ -54,28 +61,28 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
     out = []
     for pod, events in sorted(by_pod.items(), key=lambda item: item[1][0].at):
         lane = timeline.Lane(short(pod))
-        state, since = "starting", 0.0
-        endpoint, endpoint_since = None, 0.0
+        state: LaneState | None = LaneState.STARTING
+        since = 0.0
+        endpoint: LaneState | None = None
+        endpoint_since = 0.0
         for event in events:
             t = max(0.0, at(result, event))
             new_state = state
-            if event.kind == "created":
+            if event.kind is EventKind.CREATED:
                 since = t
-            elif event.kind == "ready":
-                new_state = "ready"
-            elif event.kind == "unready":
-                new_state = "terminating" if state == "terminating" else "unready"
-            elif event.kind == "terminating":
-                new_state = "terminating"
-            elif event.kind in ("exited", "deleted"):
+            elif event.kind is EventKind.UNREADY and state is LaneState.TERMINATING:
+                pass  # a terminating pod stays terminating
+            elif event.kind in _LIFECYCLE:
+                new_state = _LIFECYCLE[event.kind]
+            elif event.kind in (EventKind.EXITED, EventKind.DELETED):
                 new_state = None
                 if at(result, event) >= 0:
                     lane.marks.append((t, _exit_label(event)))
-            elif event.kind == "server":
+            elif event.kind is EventKind.SERVER:
                 if at(result, event) >= 0:  # not what happened before the load began
-                    lane.marks.append((t, event.detail))
-            elif event.kind == "endpoint":
-                new_endpoint = _endpoint_state(event.detail)
+                    lane.marks.append((t, event.words()))
+            elif event.kind is EventKind.ENDPOINT:
+                new_endpoint = _endpoint_lane(event)
                 if new_endpoint != endpoint:
                     if endpoint:
                         lane.segments.append((endpoint_since, t, endpoint))
@@ -98,20 +105,17 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
 
 def _exit_label(event: Event) -> str:
     """exit 0 (a clean stop), exit 137 OOMKilled, deleted."""
-    if event.kind != "exited":
-        return event.kind
+    if event.kind is not EventKind.EXITED:
+        return event.kind.value
     return event.detail.removesuffix(" Completed")
-
-
-LISTED_FOR_TRAFFIC = ("endpoint ready", "endpoint serving (terminating)")
 
 
 def _takes_no_connections(event: Event) -> bool:
     """Whether, from this event on, the pod's server takes no connections: it stopped
     listening, stopped, or its container exited or was deleted."""
-    if event.kind == "server":
+    if event.kind is EventKind.SERVER:
         return event.server in (ServerEvent.STOP_LISTENING, ServerEvent.STOPPED)
-    return event.kind in ("exited", "deleted")
+    return event.kind in (EventKind.EXITED, EventKind.DELETED)
 
 
 def _server_gone(result: CheckResult, events: list[Event]) -> float | None:
@@ -120,8 +124,8 @@ def _server_gone(result: CheckResult, events: list[Event]) -> float | None:
     return min(times) if times else None
 
 
-def _mark_listed_after(segments: list[tuple[float, float, str]], gone: float
-                       ) -> list[tuple[float, float, str]]:
+def _mark_listed_after(segments: list[tuple[float, float, LaneState]], gone: float
+                       ) -> list[tuple[float, float, LaneState]]:
     """The part of an endpoint's ready or serving time after its server was gone: the time
     the Service still sent it connections that nobody would answer."""
     out = []
@@ -129,26 +133,27 @@ def _mark_listed_after(segments: list[tuple[float, float, str]], gone: float
         if state in LISTED_FOR_TRAFFIC and end > gone:
             if begin < gone:
                 out.append((begin, gone, state))
-            out.append((max(begin, gone), end, "endpoint listed, server gone"))
+            out.append((max(begin, gone), end, LaneState.LISTED_SERVER_GONE))
         else:
             out.append((begin, end, state))
     return out
 
 
-def _endpoint_state(detail: str) -> str | None:
-    if detail == "removed":
+def _endpoint_lane(event: Event) -> LaneState | None:
+    """The endpoint row's state after an ENDPOINT event (None: removed)."""
+    conditions = event.endpoint
+    if conditions is None:
         return None
-    flags = dict(pair.split("=") for pair in detail.split())
-    if flags.get("ready") == "true":
-        return "endpoint ready"
-    if flags.get("serving") == "true":
-        return "endpoint serving (terminating)"
-    return "endpoint not serving"
+    if conditions.ready:
+        return LaneState.ENDPOINT_READY
+    if conditions.serving:
+        return LaneState.ENDPOINT_SERVING
+    return LaneState.ENDPOINT_NOT_SERVING
 
 
 def marks(result: CheckResult) -> list[tuple[float, str]]:
-    return [(max(0.0, at(result, event)), event.detail) for event in result.events
-            if event.kind == "disruption" and event.detail.endswith("begins")]
+    return [(max(0.0, at(result, event)), f"{event.detail} begins") for event in result.events
+            if event.kind is EventKind.DISRUPTION_BEGINS]
 
 
 def svg(result: CheckResult, title: str) -> str:
@@ -250,10 +255,10 @@ def _none_ready(result: CheckResult, begin: float, end: float) -> list[str]:
     ready: dict[str, bool] = {}
     empty: list[list[float]] = []  # [from, to] stretches with no ready endpoint
     for event in result.events:
-        if event.kind != "endpoint" or event.pod not in result.template_of:
+        if event.kind is not EventKind.ENDPOINT or event.pod not in result.template_of:
             continue
         t = at(result, event)
-        ready[event.pod] = _endpoint_state(event.detail) == "endpoint ready"
+        ready[event.pod] = _endpoint_lane(event) is LaneState.ENDPOINT_READY
         if not any(ready.values()) and (not empty or empty[-1][1] != float("inf")):
             empty.append([t, float("inf")])
         elif any(ready.values()) and empty and empty[-1][1] == float("inf"):
@@ -276,8 +281,8 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
         t = at(result, event)
         if _takes_no_connections(event):
             stopped.setdefault(event.pod, t)
-        elif event.kind == "endpoint":
-            state = _endpoint_state(event.detail)
+        elif event.kind is EventKind.ENDPOINT:
+            state = _endpoint_lane(event)
             if state in LISTED_FOR_TRAFFIC:
                 listed_since.setdefault(event.pod, t)
                 listed_until.pop(event.pod, None)
@@ -307,9 +312,7 @@ def text_timeline(result: CheckResult) -> list[str]:
             continue
         second = max(0, int(at(result, event)))
         who = short(event.pod) if event.pod else "check"
-        detail = f" {event.detail}" if event.detail else ""
-        happened[second].append(f"{who} {event.kind}{detail}" if event.kind != "server"
-                                else f"{who}{detail}")
+        happened[second].append(f"{who} {event.words()}")
     lines = []
     for second in range(max(len(per_second), max(happened, default=-1) + 1)):
         counts = per_second[second] if second < len(per_second) else Counter()
@@ -391,9 +394,19 @@ def as_json(result: CheckResult) -> dict[str, Any]:
              "notes": run.notes, "blocked": run.blocked}
             for run, window, kinds in _windows(result)],
         "explanation": explain(result),
-        "events": [{"t": round(at(result, e), 3), "pod": e.pod, "kind": e.kind,
-                    "detail": e.detail} for e in result.events],
+        "events": [{"t": round(at(result, e), 3), "pod": e.pod, "kind": e.kind.value,
+                    "detail": _json_detail(e),
+                    **({"server": e.server.value} if e.server else {})}
+                   for e in result.events],
     }
+
+
+def _json_detail(event: Event) -> str:
+    if event.kind is EventKind.SERVER:
+        return event.words()
+    if event.kind is EventKind.ENDPOINT:
+        return event.endpoint.words() if event.endpoint else "removed"
+    return event.detail
 
 
 def dumps(result: CheckResult) -> str:
