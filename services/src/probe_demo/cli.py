@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 from probe_demo import __version__
 from probe_demo.config import ConfigError, Settings, env_var, finite_number, flag_name
@@ -56,15 +57,12 @@ def _client_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _connection_arguments(parser: argparse.ArgumentParser, mode: str, pool: int) -> None:
-    from probe_demo.client.load import CONNECTION_MODES, MAX_POOL
+    from probe_demo.client.load import CONNECTION_MODES, CONNECTIONS_HELP, MAX_POOL, POOL_HELP
 
     parser.add_argument("--connections", choices=CONNECTION_MODES, default=mode,
-                        help="new: a connection per request, closed after it; keep-alive: a "
-                             "pool of connections reused until the server closes them, as "
-                             f"pooled HTTP clients, proxies and meshes do (default {mode})")
+                        help=f"{CONNECTIONS_HELP} (default {mode})")
     parser.add_argument("--pool", type=_pool_size, default=pool,
-                        help=f"keep-alive: connections held open at most, 1-{MAX_POOL} "
-                             f"(default {pool})")
+                        help=f"{POOL_HELP}, 1-{MAX_POOL} (default {pool})")
 
 
 def _pool_size(text: str) -> int:
@@ -80,8 +78,9 @@ def _pool_size(text: str) -> int:
 
 
 def _check_parser(subparsers: argparse._SubParsersAction) -> None:
+    from probe_demo.client.load import CONNECTION_MODES, MAX_POOL
     from probe_demo.rollout import registry
-    from probe_demo.rollout.options import CheckOptions
+    from probe_demo.rollout.options import CheckOptions, flag
 
     default = CheckOptions()
     check = subparsers.add_parser(
@@ -94,37 +93,34 @@ def _check_parser(subparsers: argparse._SubParsersAction) -> None:
                     "exceed --max-failures or a disruption was blocked, 2 on bad input or a "
                     "refused permission.",
     )
-    which = check.add_mutually_exclusive_group()
-    which.add_argument("--release", help="Helm release: its probe-demo Deployment is checked")
-    which.add_argument("--deployment", help="name of the Deployment to check")
-    check.add_argument("--service", help="Service in front of it (default: the Deployment's "
-                                         "name, as the chart names both)")
-    check.add_argument("-n", "--namespace", help="namespace (default: the context's)")
-    check.add_argument("--context", help="kubeconfig context (default: the current one)")
-    check.add_argument("--url", help="send the load here instead of through the Kubernetes "
-                                     "API's service proxy: an Ingress, a LoadBalancer, a "
-                                     "port-forward, or the Service's own name in a cluster")
-    check.add_argument("--path", default=default.path,
-                       help=f"path for the service proxy's load (default {default.path})")
-    check.add_argument("--rate", type=_number, default=default.rate,
-                       help=f"requests a second (default {default.rate:g})")
-    check.add_argument("--timeout", type=_number, default=default.timeout,
-                       help=f"seconds one request may take (default {default.timeout:g})")
-    _connection_arguments(check, default.connections, default.pool)
-    check.add_argument("--disruptions", default=",".join(default.disruptions),
-                       help=f"comma-separated, run in turn: {', '.join(registry.NAMES)} "
-                            f"(default {','.join(default.disruptions)})")
-    check.add_argument("--max-failures", type=int, default=default.max_failures,
-                       help=f"failed requests allowed for a PASS (default "
-                            f"{default.max_failures})")
-    check.add_argument("--settle-timeout", type=_number, default=default.settle_timeout,
-                       help=f"seconds a disruption may take to settle (default "
-                            f"{default.settle_timeout:g})")
-    for flag, what in (("before", "before the first disruption"),
-                       ("pause", "between disruptions"),
-                       ("after", "after the last disruption settled")):
-        check.add_argument(f"--{flag}", type=_number, default=getattr(default, flag),
-                           help=f"seconds of load {what} (default {getattr(default, flag):g})")
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    types = {"text": str, "number": _number, "whole": int, "pool": _pool_size,
+             "disruptions": str, "connections": str}
+    for field in dataclasses.fields(CheckOptions):
+        meta = dict(field.metadata)
+        extra = dict(meta["extra"])
+        target = check
+        if "group" in extra:
+            group = extra.pop("group")
+            if group not in groups:
+                groups[group] = check.add_mutually_exclusive_group()
+            target = groups[group]
+        names = [extra.pop("short")] if "short" in extra else []
+        value = getattr(default, field.name)
+        help_text = meta["help"]
+        options: dict[str, Any] = {"type": types[meta["kind"]], "dest": field.name}
+        if meta["kind"] == "disruptions":
+            help_text += f": {', '.join(registry.NAMES)}"
+            value = ",".join(value)
+        elif meta["kind"] == "connections":
+            options["choices"] = CONNECTION_MODES
+        elif meta["kind"] == "pool":
+            help_text += f", 1-{MAX_POOL}"
+        if value is not None:
+            options["default"] = value
+            help_text += f" (default {value:g})" if isinstance(value, float) \
+                else f" (default {value})"
+        target.add_argument(*names, flag(field.name), help=help_text, **options)
     check.add_argument("--timeline", metavar="FILE",
                        help="also write the timeline picture (.svg, or .html with the report)")
     check.add_argument("--json", metavar="FILE", help="also write the result as JSON")
@@ -249,8 +245,13 @@ def run_client(args: argparse.Namespace) -> int:
 
 
 def run_check_command(args: argparse.Namespace) -> int:
-    _check_bounds(args, above_zero=("rate", "timeout", "settle_timeout"),
-                  not_negative=("before", "pause", "after", "max_failures"))
+    from probe_demo.rollout.options import CheckOptions
+
+    fields = dataclasses.fields(CheckOptions)
+    _check_bounds(args, above_zero=tuple(f.name for f in fields
+                                         if f.metadata["bound"] == "above 0"),
+                  not_negative=tuple(f.name for f in fields
+                                     if f.metadata["bound"] == "not negative"))
     _check_rate(args.rate)
     if not (args.release or args.deployment):
         raise ConfigError("name what to check: --release NAME or --deployment NAME")
@@ -275,19 +276,13 @@ def run_check_command(args: argparse.Namespace) -> int:
     from probe_demo.rollout import registry, report
     from probe_demo.rollout.check import run_check
     from probe_demo.rollout.errors import CheckError
-    from probe_demo.rollout.options import CheckOptions
 
     try:
         names = registry.parse(args.disruptions)
     except ValueError as err:
         raise ConfigError(f"--disruptions={args.disruptions}: {err}") from None
-    options = CheckOptions(
-        namespace=args.namespace, context=args.context, release=args.release,
-        deployment=args.deployment, service=args.service, url=args.url, path=args.path,
-        rate=args.rate, timeout=args.timeout, disruptions=names,
-        connections=args.connections, pool=args.pool,
-        max_failures=args.max_failures, settle_timeout=args.settle_timeout,
-        before=args.before, pause=args.pause, after=args.after)
+    values = {field.name: getattr(args, field.name) for field in fields}
+    options = CheckOptions(**{**values, "disruptions": names})
     try:
         result = run_check(options, say=lambda line: print(line, flush=True))
     except CheckError as err:

@@ -38,6 +38,10 @@ from probe_demo.date_fields import date_fields
 from probe_demo.protocol import POD_HEADER
 
 CONNECTION_MODES = ("new", "keep-alive")
+CONNECTIONS_HELP = ("new: a connection per request, closed after it; keep-alive: a pool of "
+                    "connections reused until the server closes them, as pooled HTTP "
+                    "clients, proxies and meshes do")
+POOL_HELP = "keep-alive: connections held open at most"
 MAX_POOL = 256  # connections a keep-alive client may hold open at once
 MAX_RATE = 5000  # attempts a second one client process can start, and far more than it holds
 MAX_ANSWER_BYTES = 1 << 20  # an answer is read up to this much; a larger one is a failure
