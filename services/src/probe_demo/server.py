@@ -102,6 +102,9 @@ def raise_open_files_limit(needed: int) -> None:
 
 
 class Server:
+    """run() reads as what it does: bind the ports, build the parts, start them, loop until
+    the drain is done, stop."""
+
     def __init__(self, settings: Settings):
         self.settings = settings
         self.pending_signals: list[int] = []
@@ -110,76 +113,100 @@ class Server:
         self.pending_signals.append(signum)
 
     def run(self) -> int:
+        sockets = self.bind()
+        self.build(*sockets)
+        self.start()
+        try:
+            self.loop()
+        finally:
+            self.stop()
+        self.drain.log_stopped()
+        return 0
+
+    def bind(self) -> tuple[socket.socket, socket.socket | None]:
+        """The ports first, so a port in use is one line naming the setting."""
         settings = self.settings
         http_socket = listen(settings, "port")
         grpc_socket = listen(settings, "grpc_port") if settings.grpc_port else None
+        return http_socket, grpc_socket
 
+    def build(self, http_socket: socket.socket, grpc_socket: socket.socket | None) -> None:
         # Flask and waitress load only once the settings and ports are known to be good.
-        from waitress import wasyncore
         from waitress.server import create_server
 
-        from probe_demo import faults, grpc_health, http_connections
+        from probe_demo import grpc_health, http_connections
         from probe_demo.app import create_app
         from probe_demo.context import EXTENSION_KEY
         from probe_demo.drain import Drain
 
+        settings = self.settings
         # HTTP connections, gRPC connections, and room for the rest.
         raise_open_files_limit(http_connections.WAITRESS_LIMIT + grpc_health.MAX_CONNECTIONS
                                + 128)
         app = create_app(settings)
-        shared = app.extensions[EXTENSION_KEY]
-        health_file = HealthFile(settings, shared.state)
-        health_file.check()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
-
-        connections: dict = {}  # waitress's socket map: the listener, its trigger, channels
-        http = create_server(
-            app, map=connections, sockets=[http_socket], threads=settings.threads,
+        self.shared = app.extensions[EXTENSION_KEY]
+        self.health_file = HealthFile(settings, self.shared.state)
+        self.health_file.check()
+        self.connections: dict = {}  # waitress's socket map: listener, trigger, channels
+        self.http = create_server(
+            app, map=self.connections, sockets=[http_socket], threads=settings.threads,
             ident="probe-demo", clear_untrusted_proxy_headers=True,
             **http_connections.waitress_options(),
         )
-        grpc = None
+        self.grpc = None
         if grpc_socket is not None:
-            grpc = grpc_health.GrpcHealthServer(grpc_socket, shared.state, settings,
-                                                shared.probe_hits, shared.hostname)
-        counts = http_connections.ConnectionCounts()
-        drain = Drain(http, shared.state, grpc, settings.drain_seconds,
-                      settings.graceful_timeout, counts)
-        http.channel_class = http_connections.channel_class(drain.draining, counts)
-        if grpc is not None:
-            grpc.start()
-        health_file.start()
+            self.grpc = grpc_health.GrpcHealthServer(grpc_socket, self.shared.state, settings,
+                                                     self.shared.probe_hits,
+                                                     self.shared.hostname)
+        self.counts = http_connections.ConnectionCounts()
+        self.drain = Drain(self.http, self.shared.state, self.grpc, settings.drain_seconds,
+                           settings.graceful_timeout, self.counts)
+        self.http.channel_class = http_connections.channel_class(self.drain.draining,
+                                                                 self.counts)
+
+    def start(self) -> None:
+        from probe_demo import faults
+
+        settings, resources = self.settings, self.shared.resources
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        if self.grpc is not None:
+            self.grpc.start()
+        self.health_file.start()
         if settings.memory_at_start:
-            shared.resources.hold_memory(settings.memory_at_start, cause="--memory-at-start")
+            resources.hold_memory(settings.memory_at_start, cause="--memory-at-start")
         if settings.cpus_at_start:
-            shared.resources.burn_cpus(settings.cpus_at_start, cause="--cpus-at-start")
+            resources.burn_cpus(settings.cpus_at_start, cause="--cpus-at-start")
         if settings.exit_at_start is not None:
             faults.schedule_exit(settings.exit_at_start, settings.exit_after,
                                  cause="--exit-at-start")
         logs.event(ServerEvent.LISTENING, variant=settings.variant, port=settings.port,
                    grpc_port=settings.grpc_port, threads=settings.threads)
 
+    def loop(self) -> None:
+        """Serve until the drain says the server may stop."""
+        from waitress import wasyncore
+
+        from probe_demo import http_connections
+
         next_sweep = 0.0
-        try:
-            while True:
-                wasyncore.loop(timeout=TICK_SECONDS, map=connections, count=1)
-                while self.pending_signals:
-                    drain.on_signal(signal.Signals(self.pending_signals.pop(0)).name)
-                now = time.monotonic()
-                if now >= next_sweep:
-                    http_connections.sweep(http, counts, now)
-                    next_sweep = now + http_connections.SWEEP_SECONDS
-                if drain.tick(now):
-                    break
-        finally:
-            # Past the deadline already: the request threads get a moment, not a wait.
-            http.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_SECONDS / 2)
-            if grpc is not None:
-                grpc.stop(timeout=STOP_SECONDS / 2)
-            shared.resources.burn_cpus(0, cause="stopping")
-        drain.log_stopped()
-        return 0
+        while True:
+            wasyncore.loop(timeout=TICK_SECONDS, map=self.connections, count=1)
+            while self.pending_signals:
+                self.drain.on_signal(signal.Signals(self.pending_signals.pop(0)).name)
+            now = time.monotonic()
+            if now >= next_sweep:
+                http_connections.sweep(self.http, self.counts, now)
+                next_sweep = now + http_connections.SWEEP_SECONDS
+            if self.drain.tick(now):
+                return
+
+    def stop(self) -> None:
+        # Past the deadline already: the request threads get a moment, not a wait.
+        self.http.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_SECONDS / 2)
+        if self.grpc is not None:
+            self.grpc.stop(timeout=STOP_SECONDS / 2)
+        self.shared.resources.burn_cpus(0, cause="stopping")
 
 
 def serve(settings: Settings) -> int:
