@@ -48,7 +48,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         resources=Resources(state),
         probe_hits=ProbeHits(metrics),
         hostname=socket.gethostname(),
-        own_names=own_names(socket.gethostname()),
     )
     app.register_blueprint(probes.blueprint)
     app.register_blueprint(faults.blueprint)
@@ -60,18 +59,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     got_request_exception.connect(_log_exception, app)
     app.logger.disabled = True  # _log_exception logs errors, as JSON like every other line
     return app
-
-
-def own_names(hostname: str) -> frozenset[str]:
-    """This host's name, aliases and addresses (a pod's hostname resolves to its IPs)."""
-    names = {hostname.lower()}
-    try:
-        canonical, aliases, _ = socket.gethostbyname_ex(hostname)
-        names.update(name.lower() for name in (canonical, *aliases))
-        names.update(info[4][0] for info in socket.getaddrinfo(hostname, None))
-    except OSError:
-        pass
-    return frozenset(names)
 
 
 def _start_timer() -> None:

@@ -29,8 +29,6 @@ class Services:
     resources: Resources
     probe_hits: ProbeHits
     hostname: str
-    # The pod's own name and addresses, lower case: origins on them are this server's.
-    own_names: frozenset[str] = frozenset()
 
 
 def services() -> Services:

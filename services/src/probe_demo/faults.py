@@ -22,8 +22,10 @@ demonstrates.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import socket
 import threading
 from urllib.parse import urlsplit
 
@@ -99,7 +101,21 @@ def trusted_origin(origin: str) -> bool:
         return False  # this server speaks plain HTTP; https is an Ingress: list it
     if _loopback(host):
         return True
-    return (port or 80) == settings.port and host in services().own_names
+    return (port or 80) == settings.port and host in own_names(services().hostname)
+
+
+@functools.cache
+def own_names(hostname: str) -> frozenset[str]:
+    """This host's name, aliases and addresses (a pod's hostname resolves to its IPs),
+    looked up when an Origin first needs them rather than at every start."""
+    names = {hostname.lower()}
+    try:
+        canonical, aliases, _ = socket.gethostbyname_ex(hostname)
+        names.update(name.lower() for name in (canonical, *aliases))
+        names.update(info[4][0] for info in socket.getaddrinfo(hostname, None))
+    except OSError:
+        pass
+    return frozenset(names)
 
 
 def _loopback(host: str) -> bool:
