@@ -189,7 +189,7 @@ def _wrapped(text: str, colour: str) -> list[tuple[str, str]]:
         if lines and len(lines[-1]) + 1 + len(word) <= LEGEND_CHARS:
             lines[-1] += " " + word
         else:
-            lines.append(word if not lines else "  " + word)
+            lines.append(word)
     return [(colour if i == 0 else "", line) for i, line in enumerate(lines)]
 
 
