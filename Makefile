@@ -47,7 +47,7 @@ check: venv chart-tools ## the quick checks, well under a minute warm: ruff, she
 	ruff check services tests tools benchmarks
 	shellcheck .ci/run cluster/*.sh image/*.sh tools/*.sh
 	helm unittest $(CHART)
-	pytest -q -n 4 --ignore services/tests/test_ui_browser.py services/tests tests/chart tests/docs
+	pytest -q -n 4 --ignore services/tests/server/test_ui_browser.py services/tests tests/chart tests/docs
 
 lint: apt-deps venv chart-tools ## ruff, shellcheck, hadolint, helm lint, ct lint, yamllint
 	ruff check services tests tools benchmarks

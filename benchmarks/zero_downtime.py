@@ -29,7 +29,7 @@ import time
 import uuid
 
 from image import IMAGE, ROOT
-from probe_demo.rollout.registry import NAMES
+from probe_demo.check.registry import NAMES
 
 CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"

@@ -17,8 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from probe_demo import variants
-from probe_demo.rollout import registry
+from probe_demo.check import registry
+from probe_demo.server import variants
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "probe-demo"
 SCHEMA = CHART / "values.schema.json"

@@ -10,9 +10,9 @@ import pytest
 from processes import RunningServer, free_port, http_get, server_env
 from support.browser import browser  # noqa: F401 - a fixture of the /ui browser tests
 
-from probe_demo import logs
-from probe_demo.app import create_app
-from probe_demo.config import Settings
+from probe_demo.server import logs
+from probe_demo.server.app import create_app
+from probe_demo.server.config import Settings
 
 
 @pytest.fixture

@@ -47,17 +47,45 @@ def test_no_module_imports_one_that_imports_it_back():
     assert cycles == []
 
 
-def test_the_load_client_imports_no_server_module():
-    graph = imports()
-    client = reachable(graph, "probe_demo.client.load") | {"probe_demo.client.load"}
-    server_side = {"probe_demo.app", "probe_demo.server", "probe_demo.variants",
-                   "probe_demo.context", "probe_demo.config", "probe_demo.drain",
-                   "probe_demo.http_connections", "probe_demo.grpc_health"}
-    assert "probe_demo.client.grpc_load" in client
-    assert not client & server_side, client & server_side
+# The three programs live in their own folders; what they share sits at the top.
+PROGRAMS = ("probe_demo.server", "probe_demo.client", "probe_demo.check")
+# Each program's prefix -> the programs it may import (the check drives the load client).
+ALLOWED = {"probe_demo.server": set(), "probe_demo.client": set(),
+           "probe_demo.check": {"probe_demo.client"}}
 
 
-def test_the_server_never_imports_the_rollout_check():
+def program_of(module: str) -> str | None:
+    return next((p for p in PROGRAMS if module == p or module.startswith(p + ".")), None)
+
+
+def test_each_module_belongs_to_a_program_or_is_shared():
+    shared = sorted(m for m in imports() if program_of(m) is None)
+    assert shared == ["probe_demo", "probe_demo.__main__", "probe_demo.cli",
+                      "probe_demo.date_fields", "probe_demo.protocol",
+                      "probe_demo.timeline"]
+
+
+def test_a_program_imports_only_the_programs_it_is_allowed_to():
+    crossings = set()
+    for module, deps in imports().items():
+        own = program_of(module)
+        for dep in deps:
+            other = program_of(dep)
+            if own and other and other != own and other not in ALLOWED[own]:
+                crossings.add(f"{module} imports {dep}")
+    assert sorted(crossings) == []
+
+
+def test_shared_modules_import_no_program():
+    """cli is the one shared module that starts the programs (each lazily)."""
     graph = imports()
-    server = reachable(graph, "probe_demo.server") | reachable(graph, "probe_demo.app")
-    assert not {m for m in server if m.startswith("probe_demo.rollout")}
+    for module in ("probe_demo.date_fields", "probe_demo.protocol",
+                   "probe_demo.timeline"):
+        assert not {program_of(dep) for dep in graph[module]} - {None}, module
+
+
+def test_the_rule_sees_a_crossing():
+    """The graph reads real imports: the check does import the client, lazily or not."""
+    graph = imports()
+    assert "probe_demo.client.load" in reachable(graph, "probe_demo.check.run")
+    assert "probe_demo.server.process" in graph["probe_demo.cli"]

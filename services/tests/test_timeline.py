@@ -1,6 +1,6 @@
 import xml.etree.ElementTree as ET
 
-from probe_demo.client import timeline
+from probe_demo import timeline
 from probe_demo.client.attempt import Attempt
 
 SVG = "{http://www.w3.org/2000/svg}"

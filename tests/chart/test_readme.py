@@ -33,7 +33,7 @@ def test_what_the_chart_takes_from_python_is_generated_and_current():
 
 
 def test_the_schema_offers_exactly_the_server_variants():
-    from probe_demo import variants
+    from probe_demo.server import variants
 
     schema = json.loads((CHART / "values.schema.json").read_text())
     offered = schema["properties"]["server"]["properties"]["variant"]["enum"]
@@ -46,7 +46,7 @@ def test_the_rollout_check_role_grants_what_each_disruption_asks_for():
     import yaml
     from support.chart import helm_template
 
-    from probe_demo.rollout import registry
+    from probe_demo.check import registry
 
     for name in registry.NAMES:
         rendered = helm_template("--set", "rolloutCheck.enabled=true",

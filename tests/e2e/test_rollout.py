@@ -9,7 +9,7 @@ import subprocess
 
 from support.cluster import disruption_rows, kubectl, rollout_test_log, run
 
-from probe_demo.rollout.registry import NAMES
+from probe_demo.check.registry import NAMES
 
 ALL = ",".join(NAMES)
 

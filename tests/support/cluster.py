@@ -178,7 +178,7 @@ def rollout_test_log(release: Release) -> tuple[str, bool]:
 
 def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
     """The summary table of the check's log: disruption -> (attempts, failures)."""
-    from probe_demo.rollout.registry import NAMES
+    from probe_demo.check.registry import NAMES
 
     names = "|".join(re.escape(name) for name in NAMES)
     rows = re.findall(rf"^({names})\s+(\d+)\s+(\d+)\s", log, re.M)

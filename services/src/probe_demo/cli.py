@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from probe_demo import __version__
-from probe_demo.config import ConfigError, Settings, env_var, finite_number, flag_name
+from probe_demo.server.config import ConfigError, Settings, env_var, finite_number, flag_name
 
 
 def _serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -78,9 +78,9 @@ def _pool_size(text: str) -> int:
 
 
 def _check_parser(subparsers: argparse._SubParsersAction) -> None:
+    from probe_demo.check import registry
+    from probe_demo.check.options import CheckOptions, flag
     from probe_demo.client.load import CONNECTION_MODES, MAX_POOL
-    from probe_demo.rollout import registry
-    from probe_demo.rollout.options import CheckOptions, flag
 
     default = CheckOptions()
     check = subparsers.add_parser(
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from probe_demo.server import serve
+    from probe_demo.server.process import serve
 
     flags = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
     flags = {name: value for name, value in flags.items() if value is not None}
@@ -205,15 +205,16 @@ def _check_client_args(args: argparse.Namespace) -> None:
 
 
 def run_client(args: argparse.Namespace) -> int:
-    from probe_demo.client import report, timeline
+    from probe_demo import timeline
+    from probe_demo.client import summary
     from probe_demo.client.load import LoadRun
 
     _check_client_args(args)
-    progress = report.Progress()
+    progress = summary.Progress()
 
     def on_attempt(attempt) -> None:
         if args.output == "lines":
-            print(report.attempt_block(attempt), flush=True)
+            print(summary.attempt_block(attempt), flush=True)
         elif args.output == "progress":
             print(progress.line(attempt), end="", flush=True, file=sys.stderr)
 
@@ -232,20 +233,20 @@ def run_client(args: argparse.Namespace) -> int:
     attempts = load.run()
     if args.output == "progress":
         print(file=sys.stderr)
-    summary = report.summarize(attempts, args.url, args.rate, load.elapsed, load.pool,
+    totals = summary.summarize(attempts, args.url, args.rate, load.elapsed, load.pool,
                                load.not_sent, load.max_lag)
-    print(report.summary_text(summary), flush=True)
+    print(summary.summary_text(totals), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
+            json.dump(totals, handle, indent=2)
     if args.timeline:
         title = args.title or f"{args.url} at {args.rate:g}/s"
         timeline.write(args.timeline, timeline.render_svg(attempts, title), title)
-    return 1 if summary["failures"] > args.max_failures else 0
+    return 1 if totals["failures"] > args.max_failures else 0
 
 
 def run_check_command(args: argparse.Namespace) -> int:
-    from probe_demo.rollout.options import CheckOptions
+    from probe_demo.check.options import CheckOptions
 
     fields = dataclasses.fields(CheckOptions)
     _check_bounds(args, above_zero=tuple(f.name for f in fields
@@ -272,10 +273,10 @@ def run_check_command(args: argparse.Namespace) -> int:
     except ImportError:
         raise ConfigError("probe-demo check needs the Kubernetes client: "
                           "pip install 'probe-demo[check]'") from None
-    from probe_demo.client import timeline
-    from probe_demo.rollout import registry, report
-    from probe_demo.rollout.check import run_check
-    from probe_demo.rollout.errors import CheckError
+    from probe_demo import timeline
+    from probe_demo.check import registry, report
+    from probe_demo.check.errors import CheckError
+    from probe_demo.check.run import run_check
 
     try:
         names = registry.parse(args.disruptions)

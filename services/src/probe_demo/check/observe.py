@@ -1,0 +1,256 @@
+"""What happened to each pod while the load ran: its lifecycle, its endpoint's conditions and
+the server's own log events, each with a wall-clock time.
+
+Three kinds of watcher run in threads: one on the Deployment's pods, one on the Service's
+EndpointSlices, and one log follower per pod. Times are when the watch saw a change (the
+API's own timestamps have whole seconds only), except the server's events, which carry
+their own millisecond times.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from kubernetes import watch
+from kubernetes.client.exceptions import ApiException
+
+from probe_demo.check.cluster import Cluster
+from probe_demo.check.events import EndpointConditions, Event, EventKind, server_event
+
+SERVER_CONTAINER = "server"
+WATCH_SECONDS = 5  # a watch ends this often so that stop() is seen
+
+
+def is_test_pod(pod: Any) -> bool:
+    """The chart's `helm test` pods carry the release's labels too; they are not its pods."""
+    return (pod.metadata.labels or {}).get("app.kubernetes.io/component") == "test"
+
+
+def _pod_state(pod: Any) -> dict[str, Any]:
+    ready = any(c.type == "Ready" and c.status == "True"
+                for c in (pod.status.conditions or []))
+    exited = None
+    for status in pod.status.container_statuses or []:
+        if status.name == SERVER_CONTAINER and status.state and status.state.terminated:
+            done = status.state.terminated
+            exited = f"exit {done.exit_code} {done.reason or ''}".strip()
+    return {"ready": ready, "terminating": pod.metadata.deletion_timestamp is not None,
+            "exited": exited}
+
+
+class _Listed:
+    """A plain-JSON list answer, shaped like the client's models where _watch reads it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.items = data.get("items") or []
+        self.metadata = SimpleNamespace(
+            resource_version=(data.get("metadata") or {}).get("resourceVersion"))
+
+
+def _resource_version(item: Any) -> str:
+    if isinstance(item, dict):
+        return item["metadata"]["resourceVersion"]
+    return item.metadata.resource_version
+
+
+def _log_time(text: str) -> float | None:
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (AttributeError, ValueError):
+        return None
+
+
+class Observer:
+    def __init__(self, cluster: Cluster, selector: str, service: str,
+                 follow_logs: bool = True) -> None:
+        self.cluster = cluster
+        self.selector = selector
+        self.service = service
+        self.follow_logs = follow_logs
+        self.events: list[Event] = []
+        self.template_of: dict[str, str] = {}  # pod -> pod-template-hash
+        self._pods: dict[str, dict[str, Any]] = {}
+        self._endpoints: dict[str, EndpointConditions] = {}
+        self._slice_of: dict[str, str] = {}  # pod -> the EndpointSlice that lists it
+        self._followed: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def add(self, pod: str, kind: EventKind, detail: str = "") -> None:
+        with self._lock:
+            self.events.append(Event(time.time(), pod, kind, detail))
+
+    def start(self) -> None:
+        self._spawn(self._watch, "pods", self.cluster.core.list_namespaced_pod,
+                    self.selector, self._on_pod)
+        self._spawn(self._watch, "endpointslices", self._list_slices,
+                    f"kubernetes.io/service-name={self.service}", self._on_slice)
+
+    def _list_slices(self, namespace: str, **options: Any) -> Any:
+        # EndpointSlices are read as plain JSON, not as the client's models: the model
+        # refuses a slice with no endpoints (every pod gone), which the API does send.
+        # Having no docstring, this function makes the watch hand over plain dicts too.
+        options.setdefault("_preload_content", False)
+        response = self.cluster.discovery.list_namespaced_endpoint_slice(namespace, **options)
+        if options.get("watch"):
+            return response
+        return _Listed(json.loads(response.data))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=WATCH_SECONDS + 2)
+
+    def sorted_events(self) -> list[Event]:
+        with self._lock:
+            return sorted(self.events, key=lambda event: event.at)
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _watch(self, what: str, list_call: Callable[..., Any], selector: str,
+               handle: Callable[[str, Any], None]) -> None:
+        version = None
+        while not self._stop.is_set():
+            try:
+                if version is None:
+                    listed = list_call(self.cluster.namespace, label_selector=selector)
+                    for item in listed.items:
+                        handle("ADDED", item)
+                    if what == "endpointslices":  # slices gone while no watch was open
+                        self._forget_slices_except(
+                            {item["metadata"]["name"] for item in listed.items})
+                    version = listed.metadata.resource_version
+                for change in watch.Watch().stream(
+                        list_call, self.cluster.namespace, label_selector=selector,
+                        resource_version=version, timeout_seconds=WATCH_SECONDS):
+                    if change["type"] in ("ERROR", "BOOKMARK"):
+                        continue
+                    handle(change["type"], change["object"])
+                    version = _resource_version(change["object"])
+                    if self._stop.is_set():
+                        return
+            except ApiException as err:
+                if err.status == 410:  # the version is too old: list again
+                    version = None
+                    continue
+                self.errors.append(f"watch {what}: HTTP {err.status} {err.reason}")
+                return
+            except Exception as err:
+                self.errors.append(f"watch {what}: {err}")
+                time.sleep(1)
+
+    def _on_pod(self, change: str, pod: Any) -> None:
+        name = pod.metadata.name
+        if is_test_pod(pod):
+            return
+        now = time.time()
+        with self._lock:
+            before = self._pods.get(name)
+            if before is None:
+                self.template_of[name] = (pod.metadata.labels or {}).get("pod-template-hash", "")
+                # creationTimestamp has whole seconds only: for a pod created just now, the
+                # moment the watch saw it is closer to the truth.
+                created = pod.metadata.creation_timestamp.timestamp()
+                if now - created < 2:
+                    created = now
+                self.events.append(Event(created, name, EventKind.CREATED))
+                before = {"ready": False, "terminating": False, "exited": None}
+            state = _pod_state(pod)
+            if change == "DELETED":
+                self.events.append(Event(now, name, EventKind.DELETED))
+            if state["ready"] != before["ready"]:
+                self.events.append(Event(now, name, EventKind.READY if state["ready"]
+                                         else EventKind.UNREADY))
+            if state["terminating"] and not before["terminating"]:
+                self.events.append(Event(now, name, EventKind.TERMINATING))
+            if state["exited"] and not before["exited"]:
+                self.events.append(Event(now, name, EventKind.EXITED, state["exited"]))
+            self._pods[name] = state
+            start_logs = self.follow_logs and name not in self._followed and pod.spec.node_name
+            if start_logs:
+                self._followed.add(name)
+        if start_logs:
+            self._spawn(self._follow, name)
+
+    def _on_slice(self, change: str, endpoint_slice: dict[str, Any]) -> None:
+        now = time.time()
+        seen: dict[str, EndpointConditions] = {}
+        if change != "DELETED":
+            for endpoint in endpoint_slice.get("endpoints") or []:
+                ref = endpoint.get("targetRef") or {}
+                if ref.get("kind") == "Pod":
+                    seen[ref["name"]] = EndpointConditions.of(endpoint.get("conditions") or {})
+        owner = endpoint_slice["metadata"]["name"]
+        with self._lock:
+            for pod, state in seen.items():
+                if self._endpoints.get(pod) != state:
+                    self.events.append(Event(now, pod, EventKind.ENDPOINT, endpoint=state))
+                    self._endpoints[pod] = state
+            for key in [p for p in self._endpoints if p not in seen]:
+                # Only this slice's endpoints can have left it (a Service may have several).
+                if self._slice_of.get(key) == owner:
+                    self.events.append(Event(now, key, EventKind.ENDPOINT))
+                    del self._endpoints[key]
+            for pod in seen:
+                self._slice_of[pod] = owner
+
+    def _forget_slices_except(self, names: set[str]) -> None:
+        now = time.time()
+        with self._lock:
+            for pod in [p for p, owner in self._slice_of.items() if owner not in names]:
+                if pod in self._endpoints:
+                    self.events.append(Event(now, pod, EventKind.ENDPOINT))
+                    del self._endpoints[pod]
+                del self._slice_of[pod]
+
+    def _follow(self, pod: str) -> None:
+        """The server's own events (draining, stopped listening...) from the pod's log."""
+        for _attempt in range(30):
+            try:
+                stream = self.cluster.core.read_namespaced_pod_log(
+                    pod, self.cluster.namespace, container=SERVER_CONTAINER, follow=True,
+                    _preload_content=False)
+                break
+            except ApiException as err:
+                if err.status in (401, 403):
+                    self.errors.append(f"no permission to get pods/log in namespace "
+                                       f"{self.cluster.namespace}: the server's events are "
+                                       "missing from the timeline")
+                    return
+                if self._stop.wait(1):  # 400: the container is not running yet
+                    return
+        else:
+            return
+        try:
+            for raw in stream:
+                if self._stop.is_set():
+                    break
+                self._server_event(pod, raw)
+        except Exception:
+            pass
+        finally:
+            stream.release_conn()
+
+    def _server_event(self, pod: str, raw: bytes) -> None:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(entry, dict) or (seen := server_event(entry)) is None:
+            return
+        at = _log_time(entry.get("time"))
+        if at is not None:
+            with self._lock:
+                self.events.append(Event(at, pod, EventKind.SERVER, server=seen[0],
+                                         count=seen[1]))

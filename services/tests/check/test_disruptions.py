@@ -1,0 +1,168 @@
+"""The disruptions' decisions against a fake cluster: retry or report a blocked eviction,
+scale to the HPA's floor, settle only when nothing is left moving."""
+
+import datetime
+from types import SimpleNamespace as NS
+
+import pytest
+
+from probe_demo.check import disruptions
+from probe_demo.check.errors import CheckError
+
+
+def pod(name, age, terminating=False):
+    created = datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=age)
+    return NS(metadata=NS(name=name, creation_timestamp=created, labels={},
+                          deletion_timestamp=created if terminating else None))
+
+
+class FakeCluster:
+    def __init__(self, replicas=3, ready=3, hpa_min=None, refusals=None):
+        self.replicas, self.ready, self.hpa_min = replicas, ready, hpa_min
+        self.refusals = refusals or {}  # pod -> refusals before it is evicted
+        self.calls = []
+        self.live = [pod(f"p{i}", i) for i in range(replicas)]
+
+    def deployment(self, _name):
+        status = NS(observed_generation=1, updated_replicas=self.ready, ready_replicas=self.ready,
+                    available_replicas=self.ready, replicas=self.ready)
+        return NS(metadata=NS(generation=1), spec=NS(replicas=self.replicas), status=status)
+
+    def pods(self, _selector):
+        return list(self.live)
+
+    def evict(self, name):
+        self.calls.append(("evict", name))
+        if self.refusals.get(name, 0):
+            self.refusals[name] -= 1
+            return "The disruption budget demo needs 2 healthy pods and has 2 currently"
+        return None
+
+    def set_replicas(self, _name, replicas):
+        self.calls.append(("scale", replicas))
+        self.replicas = self.ready = replicas
+
+    def hpa_minimum(self, _name):
+        return self.hpa_min
+
+
+def target(cluster, said=None):
+    observer = NS(add=lambda *args: None)
+    return disruptions.Target(cluster, "demo", "app=demo", observer, 5,
+                              (said if said is not None else []).append)
+
+
+def test_an_eviction_refused_while_pods_are_replaced_is_retried(monkeypatch):
+    cluster = FakeCluster(ready=2, refusals={"p1": 1})
+    # While the check waits to retry, the replacement of p0 becomes ready.
+    monkeypatch.setattr(disruptions.time, "sleep", lambda _s: setattr(cluster, "ready", 3))
+    run = disruptions.Disruption("evict")
+    disruptions.evict(target(cluster), run)
+    assert cluster.calls == [("evict", "p0"), ("evict", "p1"), ("evict", "p1"), ("evict", "p2")]
+    assert run.blocked is None
+    assert run.notes[1].startswith("eviction of p1 refused: The disruption budget demo needs")
+
+
+def test_an_eviction_refused_once_everything_has_settled_is_blocked_not_waited_on():
+    cluster = FakeCluster(replicas=1, ready=1, refusals={"p0": 1000})
+    run = disruptions.Disruption("evict")
+    disruptions.evict(target(cluster), run)
+    assert cluster.calls == [("evict", "p0")]
+    assert run.blocked.startswith("eviction of p0 can never be allowed while the Deployment "
+                                  "stays as it is: The disruption budget")
+
+
+def test_scale_down_goes_to_one_and_back():
+    cluster = FakeCluster(replicas=3)
+    disruptions.scale_down(target(cluster), disruptions.Disruption("scale-down"))
+    assert cluster.calls == [("scale", 1), ("scale", 3)]
+
+
+def test_scale_down_stops_at_the_hpas_minimum():
+    cluster = FakeCluster(replicas=4, ready=4, hpa_min=2)
+    disruptions.scale_down(target(cluster), disruptions.Disruption("scale-down"))
+    assert cluster.calls == [("scale", 2), ("scale", 4)]
+
+
+def test_scale_down_of_a_single_replica_is_reported_not_faked():
+    cluster = FakeCluster(replicas=1, ready=1)
+    run = disruptions.Disruption("scale-down")
+    disruptions.scale_down(target(cluster), run)
+    assert cluster.calls == []
+    assert run.blocked == "nothing to scale down: 1 replica(s), and the floor is 1"
+
+
+def test_settle_waits_for_terminating_pods_and_gives_up_naming_why(monkeypatch):
+    monkeypatch.setattr(disruptions.time, "sleep", lambda _s: None)
+    cluster = FakeCluster()
+    cluster.live.append(pod("old", -5, terminating=True))
+    checked = target(cluster)
+    assert checked.unsettled() == "pods still terminating: old"
+    checked.settle_timeout = 0
+    with pytest.raises(CheckError, match=r"rollout: the Deployment demo did not settle "
+                                         r"within 0s \(pods still terminating: old\)"):
+        checked.settle(disruptions.Disruption("rollout"))
+
+
+def test_unknown_disruptions_are_named():
+    from probe_demo.check import registry
+
+    assert registry.parse("rollout, evict") == ["rollout", "evict"]
+    with pytest.raises(ValueError, match="unknown disruption drain; choose from rollout, "
+                                         "delete, scale-down, evict"):
+        registry.parse("rollout,drain")
+
+
+def test_every_disruption_of_the_registry_has_its_function():
+    from probe_demo.check import registry
+
+    assert list(disruptions.RUN) == list(registry.NAMES)
+
+
+def test_the_check_asks_for_what_it_watches_and_what_each_disruption_needs():
+    from probe_demo.check import registry
+
+    needs = registry.needs(["delete", "scale-down"])
+    words = [p.words("demo") for p in needs]
+    assert words[:3] == ["get deployments/demo", "get pods", "list pods"]
+    assert "delete pods" in words and "patch deployments/demo" in words
+    assert "get horizontalpodautoscalers/demo" in words
+    assert "create pods/eviction" not in words
+    assert len(words) == len(set(words))
+
+
+def test_a_refused_call_names_the_verb_the_resource_and_the_namespace():
+    from kubernetes.client.exceptions import ApiException
+
+    from probe_demo.check.cluster import Cluster
+
+    cluster = Cluster.__new__(Cluster)
+    cluster.namespace = "team-a"
+    refusal = ApiException(status=403, reason="Forbidden")
+    refusal.body = ('{"message": "pods \\"p0\\" is forbidden: User \\"system:serviceaccount:'
+                    'team-a:check\\" cannot create resource \\"pods/eviction\\""}')
+
+    def refuse():
+        raise refusal
+
+    with pytest.raises(CheckError, match=r"^no permission to create pods/eviction in namespace "
+                                         r"team-a: pods \"p0\" is forbidden"):
+        cluster.call("create", "pods/eviction", refuse)
+
+
+
+def test_an_endpoint_slice_left_with_no_endpoints_removes_them_all():
+    """Every pod evicted at once: the API sends the slice with `endpoints: null`."""
+    from probe_demo.check.events import EndpointConditions
+    from probe_demo.check.observe import Observer
+
+    observer = Observer(cluster=None, selector="app=demo", service="demo")
+    ready = {"ready": True, "serving": True, "terminating": False}
+    observer._on_slice("ADDED", {"metadata": {"name": "demo-x"}, "endpoints": [
+        {"targetRef": {"kind": "Pod", "name": "p0"}, "conditions": ready},
+        {"targetRef": {"kind": "Pod", "name": "p1"}, "conditions": {"ready": False}}]})
+    observer._on_slice("MODIFIED", {"metadata": {"name": "demo-x"}, "endpoints": None})
+    assert [(e.pod, e.endpoint) for e in observer.sorted_events()] == [
+        ("p0", EndpointConditions(ready=True, serving=True, terminating=False)),
+        ("p1", EndpointConditions(ready=False, serving=False, terminating=False)),
+        ("p0", None), ("p1", None)]
