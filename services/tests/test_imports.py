@@ -61,7 +61,7 @@ def program_of(module: str) -> str | None:
 def test_each_module_belongs_to_a_program_or_is_shared():
     shared = sorted(m for m in imports() if program_of(m) is None)
     assert shared == ["probe_demo", "probe_demo.__main__", "probe_demo.cli",
-                      "probe_demo.date_fields", "probe_demo.protocol",
+                      "probe_demo.date_fields", "probe_demo.parsing", "probe_demo.protocol",
                       "probe_demo.timeline"]
 
 
@@ -79,7 +79,7 @@ def test_a_program_imports_only_the_programs_it_is_allowed_to():
 def test_shared_modules_import_no_program():
     """cli is the one shared module that starts the programs (each lazily)."""
     graph = imports()
-    for module in ("probe_demo.date_fields", "probe_demo.protocol",
+    for module in ("probe_demo.date_fields", "probe_demo.parsing", "probe_demo.protocol",
                    "probe_demo.timeline"):
         assert not {program_of(dep) for dep in graph[module]} - {None}, module
 

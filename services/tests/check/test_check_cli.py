@@ -23,8 +23,9 @@ def run_check(*args: str) -> subprocess.CompletedProcess:
         (["--release", "demo", "--connections", "pooled"],
          "argument --connections: invalid choice: 'pooled'"),
         (["--release", "demo", "--url", "http://demo/", "--pool", "0"],
-         "argument --pool: '0': must be from 1 to 256"),
-        (["--release", "demo", "--disruptions", "reboot"], "--disruptions=reboot: unknown"),
+         "argument --pool: '0': out of range (1-256)"),
+        (["--release", "demo", "--disruptions", "reboot"],
+         "argument --disruptions: 'reboot': unknown disruption reboot; choose from"),
         ([], "name what to check: --release NAME or --deployment NAME"),
     ],
 )

@@ -1,25 +1,17 @@
-"""What a check is asked to do: each option declared once, with its default, its kind and
-its help, as probe_demo.server.config.Settings declares the server's. The command line's flags,
-their checks and the CheckOptions the check runs with are all made from these fields. No
+"""What a check is asked to do: each option declared once, with its default, how a flag's
+text is read, its bound and its help (probe_demo.parsing.option), as
+probe_demo.server.config.Settings declares the server's. The command line's flags, their
+checks and the CheckOptions the check runs with are all made from these fields. No
 Kubernetes import here, so `probe-demo check --help` stays quick."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from probe_demo.client.load import CONNECTIONS_HELP, POOL_HELP
-
-
-def option(default: Any, help_text: str, kind: str = "text", bound: str | None = None,
-           **argparse_extra: Any) -> Any:
-    """A CheckOptions field. kind: text, number (finite), whole (int), disruptions
-    (comma-separated names), connections, pool; bound: "above 0" or "not negative"."""
-    metadata = {"help": help_text, "kind": kind, "bound": bound, "extra": argparse_extra}
-    if isinstance(default, list):
-        return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+from probe_demo.check import registry
+from probe_demo.client.attempt import Target
+from probe_demo.client.options import CONNECTIONS, POOL, check_rate
+from probe_demo.parsing import ConfigError, check_bounds, finite_number, option, whole_number
 
 
 @dataclass
@@ -36,23 +28,37 @@ class CheckOptions:
                                    "API's service proxy: an Ingress, a LoadBalancer, a node "
                                    "port, or the Service's own name in a cluster")
     path: str = option("/status", "path for the service proxy's load")
-    rate: float = option(50.0, "requests a second", "number", "above 0")
-    timeout: float = option(3.0, "seconds one request may take", "number", "above 0")
-    connections: str = option("new", CONNECTIONS_HELP, "connections")
-    pool: int = option(16, POOL_HELP, "pool")
-    disruptions: list[str] = option(["rollout"], "comma-separated, run in turn",  # noqa: RUF009
-                                    "disruptions")
-    max_failures: int = option(0, "failed requests allowed for a PASS", "whole",
+    rate: float = option(50.0, "requests a second", finite_number, "above 0")
+    timeout: float = option(3.0, "seconds one request may take", finite_number, "above 0")
+    connections: str = option(**CONNECTIONS)
+    pool: int = option(**POOL)
+    disruptions: list[str] = option(  # noqa: RUF009 - a list default, copied per instance
+        ["rollout"], f"comma-separated, run in turn: {', '.join(registry.NAMES)}",
+        registry.parse)
+    max_failures: int = option(0, "failed requests allowed for a PASS", whole_number,
                                "not negative")
     settle_timeout: float = option(300.0, "seconds a disruption may take to settle",
-                                   "number", "above 0")
-    before: float = option(3.0, "seconds of load before the first disruption", "number",
+                                   finite_number, "above 0")
+    before: float = option(3.0, "seconds of load before the first disruption", finite_number,
                            "not negative")
-    pause: float = option(3.0, "seconds of load between disruptions", "number",
+    pause: float = option(3.0, "seconds of load between disruptions", finite_number,
                           "not negative")
-    after: float = option(5.0, "seconds of load after the last disruption settled", "number",
-                          "not negative")
+    after: float = option(5.0, "seconds of load after the last disruption settled",
+                          finite_number, "not negative")
 
-
-def flag(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
+    def check(self) -> None:
+        """Every option the check can use, or one ConfigError naming the first that is not;
+        nothing here touches a cluster."""
+        check_bounds(self)
+        check_rate(self.rate)
+        if not (self.release or self.deployment):
+            raise ConfigError("name what to check: --release NAME or --deployment NAME")
+        if self.connections != "new" and not self.url:
+            raise ConfigError(f"--connections={self.connections} needs --url: through the "
+                              "Kubernetes API's service proxy, the API server holds the "
+                              "connections to the pods, not this client")
+        if self.url:
+            try:
+                Target.parse(self.url)
+            except ValueError as err:
+                raise ConfigError(f"--url: {err}") from None

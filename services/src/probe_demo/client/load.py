@@ -38,10 +38,8 @@ from probe_demo.date_fields import date_fields
 from probe_demo.protocol import POD_HEADER
 
 CONNECTION_MODES = ("new", "keep-alive")
-CONNECTIONS_HELP = ("new: a connection per request, closed after it; keep-alive: a pool of "
-                    "connections reused until the server closes them, as pooled HTTP "
-                    "clients, proxies and meshes do")
-POOL_HELP = "keep-alive: connections held open at most"
+DEFAULT_POOL = 16
+DEFAULT_TIMEOUT = 2.0  # seconds one attempt may take
 MAX_POOL = 256  # connections a keep-alive client may hold open at once
 MAX_RATE = 5000  # attempts a second one client process can start, and far more than it holds
 MAX_ANSWER_BYTES = 1 << 20  # an answer is read up to this much; a larger one is a failure
@@ -310,7 +308,7 @@ class LoadRun:
     url: str
     rate: float
     duration: float | None = None
-    timeout: float = 2.0
+    timeout: float = DEFAULT_TIMEOUT
     on_attempt: Callable[[Attempt], None] = lambda attempt: None
     stop: threading.Event = field(default_factory=threading.Event)
     attempts: list[Attempt] = field(default_factory=list)
@@ -318,7 +316,7 @@ class LoadRun:
     fetcher: Callable[[Attempt, float], Attempt] | None = None
     began_at: float = 0.0
     connections: str = "new"  # one of CONNECTION_MODES
-    pool_size: int = 16  # keep-alive: connections held open at most
+    pool_size: int = DEFAULT_POOL  # keep-alive: connections held open at most
     pool: Any = None  # ConnectionPool (keep-alive) or GrpcHealthLoad (grpc://)
     # The schedule as kept: attempts not sent because every worker was still busy, and
     # the most an attempt started after its time.

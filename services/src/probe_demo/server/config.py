@@ -9,7 +9,6 @@ in a chart's env would otherwise be ignored without a word.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from probe_demo.parsing import ConfigError, finite_number, whole_number_in
 from probe_demo.server import variants
 
 ENV_PREFIX = "PROBE_DEMO_"
@@ -28,10 +28,6 @@ ENV_PREFIX = "PROBE_DEMO_"
 MAX_MEMORY_BYTES = 4 * 2**30
 MAX_MEMORY_TEXT = "4Gi"
 MAX_CPU_BURNERS = 64
-
-
-class ConfigError(ValueError):
-    """A setting has a value the server cannot use; the message names the setting."""
 
 
 # What Kubernetes injects for each Service of the namespace (a Service named probe-demo-x
@@ -68,31 +64,6 @@ def _parse_bool(text: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError("not a boolean (true/false)")
-
-
-def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError("not a whole number") from None
-        if value < low or (high is not None and value > high):
-            bounds = f"{low}-{high}" if high is not None else f">= {low}"
-            raise ValueError(f"out of range ({bounds})")
-        return value
-
-    return parse
-
-
-def finite_number(text: str, what: str = "a number") -> float:
-    """A float that is a real, finite number: nan and inf are refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"not {what}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"not {what} (must be finite)")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -132,7 +103,7 @@ def _origins(text: str) -> tuple[str, ...]:
 
 
 def _port(text: str) -> int:
-    return _int_in(1, 65535)(text)
+    return whole_number_in(1, 65535)(text)
 
 
 def _setting(default: Any, parse: Callable[[str], Any], help_text: str) -> Any:
@@ -150,9 +121,10 @@ class Settings:
     # None means "the variant's default"; resolved by Settings.load.
     port: int | None = _setting(None, _port, "HTTP port (default: the variant's seed port)")
     host: str = _setting("0.0.0.0", _text, "address to listen on")
-    grpc_port: int = _setting(9090, _int_in(0, 65535), "grpc.health.v1 port, 0 turns it off")
+    grpc_port: int = _setting(9090, whole_number_in(0, 65535),
+                              "grpc.health.v1 port, 0 turns it off")
     healthy_checks: int = _setting(
-        5, _int_in(0), "unhealthy: /healthcheck calls answered 200 before they answer 503"
+        5, whole_number_in(0), "unhealthy: /healthcheck calls answered 200 before they answer 503"
     )
     tag: str = _setting("blue", _text, "hello: the tag each answer carries (blue, green, ...)")
     status_text: str = _setting(
@@ -178,10 +150,10 @@ class Settings:
         f"{MAX_MEMORY_TEXT})"
     )
     cpus_at_start: int = _setting(
-        0, _int_in(0, MAX_CPU_BURNERS), "keep this many CPUs busy from the start"
+        0, whole_number_in(0, MAX_CPU_BURNERS), "keep this many CPUs busy from the start"
     )
     exit_at_start: int | None = _setting(
-        None, _int_in(0, 255), "exit with this code --exit-after seconds after every start "
+        None, whole_number_in(0, 255), "exit with this code --exit-after seconds after every start "
         "(a crash loop: CrashLoopBackOff, restart rules by exit code)",
     )
     exit_after: float = _setting(
@@ -193,13 +165,14 @@ class Settings:
     health_file_ttl: float = _setting(
         0.0, _seconds, "remove the health file after this many seconds, 0 keeps it"
     )
-    max_work_ms: int = _setting(1000, _int_in(1, 60000), "largest CPU time /work?ms= may ask for")
+    max_work_ms: int = _setting(1000, whole_number_in(1, 60000),
+                                "largest CPU time /work?ms= may ask for")
     work_concurrency: int = _setting(
-        2, _int_in(1, 64),
+        2, whole_number_in(1, 64),
         "/work requests run at once; more are refused with 503 and Retry-After",
     )
     threads: int = _setting(
-        8, _int_in(2, 256), "request threads; must exceed --work-concurrency, so probes "
+        8, whole_number_in(2, 256), "request threads; must exceed --work-concurrency, so probes "
         "always find a free one",
     )
     graceful_timeout: float = _setting(
