@@ -48,7 +48,7 @@ class FakeCluster:
 
 def target(cluster, said=None):
     observer = NS(add=lambda *args: None)
-    return disruptions.Target(cluster, "demo", "app=demo", observer, 5,
+    return disruptions.DisruptedDeployment(cluster, "demo", "app=demo", observer, 5,
                               (said if said is not None else []).append)
 
 

@@ -30,7 +30,7 @@ class Disruption:
 
 
 @dataclass
-class Target:
+class DisruptedDeployment:
     cluster: Cluster
     deployment: str
     selector: str
@@ -78,13 +78,13 @@ class Target:
             time.sleep(1)
 
 
-def rollout(target: Target, disruption: Disruption) -> None:
+def rollout(target: DisruptedDeployment, disruption: Disruption) -> None:
     target.cluster.restart(target.deployment)
     target.note(disruption, f"patched the pod template of deployments/{target.deployment}")
     target.settle(disruption)
 
 
-def delete(target: Target, disruption: Disruption) -> None:
+def delete(target: DisruptedDeployment, disruption: Disruption) -> None:
     pods = target.live_pods()
     if not pods:
         raise CheckError("delete: the Deployment has no running pod to delete")
@@ -94,7 +94,7 @@ def delete(target: Target, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-def scale_down(target: Target, disruption: Disruption) -> None:
+def scale_down(target: DisruptedDeployment, disruption: Disruption) -> None:
     replicas = target.cluster.deployment(target.deployment).spec.replicas
     floor = target.cluster.hpa_minimum(target.deployment)
     down_to = floor or 1
@@ -111,7 +111,7 @@ def scale_down(target: Target, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-def evict(target: Target, disruption: Disruption) -> None:
+def evict(target: DisruptedDeployment, disruption: Disruption) -> None:
     """Evict each pod present at the start in turn. A refusal is retried while the
     Deployment is still replacing pods; once it has settled a refusal can never turn into
     a yes (nothing will change), so the eviction is reported as blocked, not waited on."""
@@ -133,7 +133,7 @@ def evict(target: Target, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-_FUNCTIONS: dict[str, Callable[[Target, Disruption], None]] = {
+_FUNCTIONS: dict[str, Callable[[DisruptedDeployment, Disruption], None]] = {
     "rollout": rollout, "delete": delete, "scale-down": scale_down, "evict": evict,
 }
 # One function for every disruption of the registry, and none besides: a missing one fails

@@ -31,7 +31,7 @@ def short(pod: str) -> str:
     return "-".join(parts[-2:]) if len(parts) == 3 else pod
 
 
-def version_of(result: CheckResult):
+def answer_version(result: CheckResult):
     """An answer's version: its body's (OK, OK!!) and the answering pod's ReplicaSet."""
 
     def version(attempt: Attempt) -> str:
@@ -158,7 +158,7 @@ def marks(result: CheckResult) -> list[tuple[float, str]]:
 
 def svg(result: CheckResult, title: str) -> str:
     return timeline.render_svg(result.attempts, title, lanes(result), marks(result),
-                               version_of(result), span=result.elapsed)
+                               answer_version(result), span=result.elapsed)
 
 
 def explain(result: CheckResult) -> list[str]:
@@ -305,7 +305,7 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
 
 def text_timeline(result: CheckResult) -> list[str]:
     """One line a second: answers by version, failures by kind, and what happened."""
-    per_second, _, _ = timeline.buckets(result.attempts, version_of(result))
+    per_second, _, _ = timeline.buckets(result.attempts, answer_version(result))
     happened: dict[int, list[str]] = defaultdict(list)
     for event in result.events:
         if event.pod and event.pod not in result.template_of:

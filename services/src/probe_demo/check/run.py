@@ -116,8 +116,8 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     loader = threading.Thread(target=load.run, daemon=True)
     loader.start()
     runs: list[disruptions.Disruption] = []
-    target = disruptions.Target(cluster, deployment, selector, observer, options.settle_timeout,
-                                say)
+    target = disruptions.DisruptedDeployment(cluster, deployment, selector, observer,
+                                             options.settle_timeout, say)
     try:
         time.sleep(options.before)
         for number, name in enumerate(options.disruptions):
