@@ -35,7 +35,7 @@ def test_lanes_draw_segments_and_marks_on_the_same_axis(tmp_path):
     states = timeline.LaneState
     lane = timeline.Lane("pod-a", [(0.0, 5.0, states.READY), (5.0, 8.0, states.TERMINATING),
                                    (0.0, 6.0, states.ENDPOINT_READY)],
-                         [(6.5, "stopped listening")])
+                         [timeline.Mark(6.5, "stopped listening", labelled=True)])
     svg = timeline.render_svg([attempt(1, 0.1), attempt(2, 9.5)], "t", lanes=[lane],
                               marks=[(5.0, "rollout begins")])
     root = ET.fromstring(svg)

@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class Attempt(Protocol):
@@ -48,8 +48,6 @@ class LaneState(enum.Enum):
         self.label, self.colour, self.row = label, colour, row
 
 
-# Marks labelled on the lane; the others are ticks whose label shows on hover.
-LABELLED_MARKS = ("draining", "stopped listening", "exit")
 WIDTH = 1000
 LEFT, RIGHT, TOP = 150, 230, 40
 PLOT_H, LANE_H, AXIS_H = 200, 46, 40
@@ -57,14 +55,23 @@ LABEL_GAP = 75  # px a label needs before the next one may share its row
 LEGEND_CHARS = 30  # characters a legend line holds in the RIGHT margin
 
 
+class Mark(NamedTuple):
+    """A point event on a lane, such as the server's own: a tick whose label shows on
+    hover, and is also written beside it when `labelled` (and there is room)."""
+
+    at: float  # seconds
+    label: str
+    labelled: bool = False
+
+
 @dataclass
 class Lane:
     """One pod: `segments` (start s, end s, LaneState) for the lifecycle row and the
-    endpoint row; `marks` (time s, label) for point events such as the server's own."""
+    endpoint row; `marks` for point events."""
 
     label: str
     segments: list[tuple[float, float, LaneState]] = field(default_factory=list)
-    marks: list[tuple[float, str]] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
 
 
 def failure_key(attempt: Attempt) -> str:
@@ -154,12 +161,12 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
                 f'height="{h}" fill="{state.colour}"><title>{html.escape(lane.label)}: '
                 f'{html.escape(state.label)} {begin:.1f}-{end:.1f}s</title></rect>')
         row_ends = [-1000.0, -1000.0]  # where each label row is free again
-        for at, label in sorted(lane.marks):
+        for at, label, labelled in sorted(lane.marks):
             parts.append(
                 f'<line class="mark" x1="{x(at):.2f}" y1="{top}" x2="{x(at):.2f}" '
                 f'y2="{top + 22}" stroke="black" stroke-width="1.5"><title>'
                 f'{html.escape(label)} at {at:.2f}s</title></line>')
-            if not label.startswith(LABELLED_MARKS):
+            if not labelled:
                 continue
             # Labels close together go on the next free row; with none free, the tick
             # keeps its label as a tooltip only.

@@ -60,7 +60,7 @@ def test_lanes_follow_each_pods_lifecycle_and_endpoint():
                                             (5.0, 6.5, L.LISTED_SERVER_GONE),
                                             (6.5, 7.5, L.ENDPOINT_NOT_SERVING)]
     # The server's events before the load began are not marked.
-    assert [label for _, label in old.marks] == ["draining", "stopped listening", "exit 0"]
+    assert [mark.label for mark in old.marks] == ["draining", "stopped listening", "exit 0"]
     assert lanes["bbbbb-22222"].segments[0][2] is L.STARTING
 
 
@@ -176,17 +176,24 @@ def test_failures_that_never_left_the_machine_are_not_blamed_on_conntrack():
 
 def test_rewording_the_labels_changes_no_decision(monkeypatch):
     """The lanes, the explanation and PASS/FAIL are decided on values; words are only
-    rendered. Every server label reworded, the decisions stay the same."""
+    rendered. Every server label and lane state reworded, the decisions stay the same."""
     from probe_demo.check import events
 
     result = naive_result([ok(1, 0.5), failed(2, 5.2), failed(3, 5.4)])
-    before = (report.explain(result), result.passed,
-              [lane.segments for lane in report.lanes(result)])
+
+    def decisions():
+        lanes = report.lanes(result)
+        return (report.explain(result), result.passed, [lane.segments for lane in lanes],
+                [[mark.labelled for mark in lane.marks] for lane in lanes])
+
+    before = decisions()
     monkeypatch.setattr(events, "SERVER_LABELS",
                         {key: f"reworded {n}" for n, key in enumerate(events.SERVER_LABELS)})
-    after = (report.explain(result), result.passed,
-             [lane.segments for lane in report.lanes(result)])
+    for state in L:
+        monkeypatch.setattr(state, "label", f"reworded {state.name}")
+    after = decisions()
     assert after == before
     assert "listed until 6.5s" in "\n".join(before[0])
-    assert any(mark.startswith("reworded") for lane in report.lanes(result)
-               for _, mark in lane.marks)
+    reworded = [(mark.label, mark.labelled) for lane in report.lanes(result)
+                for mark in lane.marks if mark.label.startswith("reworded")]
+    assert reworded and any(labelled for _, labelled in reworded)

@@ -49,6 +49,8 @@ def at(result: CheckResult, event: Event) -> float:
 # The pod's lifecycle as each event leaves it (None: no lifecycle change).
 _LIFECYCLE = {EventKind.READY: LaneState.READY, EventKind.UNREADY: LaneState.UNREADY,
               EventKind.TERMINATING: LaneState.TERMINATING}
+# Server events whose label is written on the lane; the others are ticks told on hover.
+LABELLED_SERVER_EVENTS = (ServerEvent.STATE_CHANGE, ServerEvent.STOP_LISTENING)
 LISTED_FOR_TRAFFIC = (LaneState.ENDPOINT_READY, LaneState.ENDPOINT_SERVING)
 
 
@@ -77,10 +79,11 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
             elif event.kind in (EventKind.EXITED, EventKind.DELETED):
                 new_state = None
                 if at(result, event) >= 0:
-                    lane.marks.append((t, _exit_label(event)))
+                    lane.marks.append(timeline.Mark(t, _exit_label(event), labelled=True))
             elif event.kind is EventKind.SERVER:
                 if at(result, event) >= 0:  # not what happened before the load began
-                    lane.marks.append((t, event.words()))
+                    lane.marks.append(timeline.Mark(t, event.words(),
+                                                    event.server in LABELLED_SERVER_EVENTS))
             elif event.kind is EventKind.ENDPOINT:
                 new_endpoint = _endpoint_lane(event)
                 if new_endpoint != endpoint:
