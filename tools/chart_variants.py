@@ -5,7 +5,10 @@ written:
   unset;
 - charts/probe-demo/disruptions.json, from the check's disruption registry: the rollout
   check Role's rules, each verb with the disruptions that need it;
-- the enum of rolloutCheck.disruptions in values.schema.json.
+- in values.schema.json, what Python decides: the variants, the server settings' ranges
+  (SERVER_VALUES), the size units of stress.memoryAtStart, the check's pool, rate and
+  connection kinds, the disruptions;
+- in values.yaml, the defaults of SERVER_VALUES, which are the server's own.
 
     python tools/chart_variants.py          # write the file (make chart-docs does)
     python tools/chart_variants.py --check  # exit 1 when the file is out of date
@@ -13,15 +16,44 @@ written:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
 from probe_demo.check import registry
+from probe_demo.client.load import CONNECTION_MODES, MAX_POOL, MAX_RATE
+from probe_demo.parsing import WholeNumber
 from probe_demo.server import variants
+from probe_demo.server.config import SIZE_UNITS, Settings
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "probe-demo"
 SCHEMA = CHART / "values.schema.json"
+VALUES = CHART / "values.yaml"
+
+# Chart values the server reads as its settings (templates/deployment.yaml passes each as
+# its PROBE_DEMO_* variable): values key -> Settings field. Their default in values.yaml is
+# the setting's default, their range in the schema the setting's range.
+SERVER_VALUES = {
+    "server.variant": "variant",
+    "server.port": "port",
+    "server.grpcPort": "grpc_port",
+    "server.healthyChecks": "healthy_checks",
+    "server.tag": "tag",
+    "server.statusText": "status_text",
+    "server.drainSeconds": "drain_seconds",
+    "server.startupSeconds": "startup_seconds",
+    "server.threads": "threads",
+    "server.workConcurrency": "work_concurrency",
+    "server.logRequests": "log_requests",
+    "server.maxWorkMs": "max_work_ms",
+    "stress.cpusAtStart": "cpus_at_start",
+    "stress.exitAtStart": "exit_at_start",
+    "stress.exitAfterSeconds": "exit_after",
+}
+# The check's connection kinds: the client's, and gRPC health calls (a grpc:// URL).
+CHECK_CONNECTIONS = [*CONNECTION_MODES, "grpc"]
 
 
 def render_variants() -> str:
@@ -34,17 +66,76 @@ def render_disruptions() -> str:
     return json.dumps({"rules": registry.role_rules()}, indent=2) + "\n"
 
 
+def _settings() -> dict[str, dataclasses.Field]:
+    return {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def _node(schema: dict, key: str) -> dict:
+    node = schema
+    for part in key.split("."):
+        node = node["properties"][part]
+    return node
+
+
 def render_schema() -> str:
-    """values.schema.json with the disruptions' enum from the registry."""
+    """values.schema.json with every part Python owns written from Python."""
     schema = json.loads(SCHEMA.read_text())
-    disruptions = schema["properties"]["rolloutCheck"]["properties"]["disruptions"]
-    disruptions["items"]["enum"] = list(registry.NAMES)
+    settings = _settings()
+    for key, name in SERVER_VALUES.items():
+        parse = settings[name].metadata["parse"]
+        if isinstance(parse, WholeNumber):
+            node = _node(schema, key)
+            node["minimum"] = parse.low
+            if parse.high is None:
+                node.pop("maximum", None)
+            else:
+                node["maximum"] = parse.high
+    _node(schema, "server.variant")["enum"] = list(variants.names())
+    units = "|".join(unit for unit in SIZE_UNITS if unit)
+    for choice in _node(schema, "stress.memoryAtStart")["oneOf"]:
+        if "pattern" in choice:
+            choice["pattern"] = rf"^[0-9]+(\.[0-9]+)?({units})?$"
+    check = _node(schema, "rolloutCheck")
+    check["properties"]["disruptions"]["items"]["enum"] = list(registry.NAMES)
+    check["properties"]["connections"]["enum"] = CHECK_CONNECTIONS
+    check["properties"]["pool"].update(minimum=1, maximum=MAX_POOL)
+    check["properties"]["rate"]["maximum"] = MAX_RATE
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _yaml_scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render_values() -> str:
+    """values.yaml with the server settings' defaults; its comments and layout kept."""
+    text = VALUES.read_text()
+    settings = _settings()
+    for key, name in SERVER_VALUES.items():
+        block, leaf = key.split(".")
+        value = _yaml_scalar(settings[name].default)
+        start = re.search(rf"(?m)^{block}:\n", text)
+        end = re.search(r"(?m)^\S", text[start.end():])
+        stop = start.end() + (end.start() if end else len(text))
+        body, count = re.subn(rf"(?m)^(  {leaf}:) [^#\n]*?( +#.*)?$",
+                              lambda m, v=value: f"{m.group(1)} {v}{m.group(2) or ''}",
+                              text[start.end():stop], count=1)
+        if count != 1:
+            raise SystemExit(f"values.yaml has no {key}")
+        text = text[:start.end()] + body + text[stop:]
+    return text
 
 
 def outputs() -> dict[Path, str]:
     return {CHART / "variants.json": render_variants(),
-            CHART / "disruptions.json": render_disruptions(), SCHEMA: render_schema()}
+            CHART / "disruptions.json": render_disruptions(), SCHEMA: render_schema(),
+            VALUES: render_values()}
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The chart's generated files stay in sync: the README's parameter table (from
 values.yaml) and variants.json (from the server's variant modules)."""
 
+import dataclasses
 import json
 import sys
 
@@ -26,18 +27,35 @@ def test_every_value_is_documented():
 
 
 def test_what_the_chart_takes_from_python_is_generated_and_current():
-    """variants.json (the variants' defaults), disruptions.json (the check Role's rules) and
-    the schema's disruption enum are generated from the package."""
+    """variants.json (the variants' defaults), disruptions.json (the check Role's rules),
+    the schema's parts Python owns and the server settings' defaults in values.yaml are
+    generated from the package."""
     checked = run(sys.executable, ROOT / "tools" / "chart_variants.py", "--check")
     assert checked.returncode == 0, checked.stderr
 
 
-def test_the_schema_offers_exactly_the_server_variants():
-    from probe_demo.server import variants
+def test_the_schema_refuses_what_the_server_would_refuse():
+    """The generated ranges bite: one past each server setting's bound, and a variant the
+    server does not have, are refused by helm, naming the key."""
+    from support.chart import helm_template
 
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    offered = schema["properties"]["server"]["properties"]["variant"]["enum"]
-    assert sorted(offered) == sorted(variants.names())
+    from probe_demo.parsing import WholeNumber
+    from probe_demo.server.config import Settings
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from chart_variants import SERVER_VALUES
+
+    parses = {field.name: field.metadata["parse"] for field in dataclasses.fields(Settings)}
+    outside = {"server.variant": "nope"}
+    for key, name in SERVER_VALUES.items():
+        if isinstance(parses[name], WholeNumber):
+            bound = parses[name]
+            outside[key] = bound.low - 1 if bound.high is None else bound.high + 1
+    assert len(outside) >= 8
+    for key, value in outside.items():
+        rendered = helm_template("--set-json", f"{key}={json.dumps(value)}")
+        assert rendered.returncode != 0, key
+        assert "/" + key.replace(".", "/") in rendered.stderr, rendered.stderr
 
 
 def test_the_rollout_check_role_grants_what_each_disruption_asks_for():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -25,20 +26,26 @@ def finite_number(text: str, what: str = "a number") -> float:
     return value
 
 
-def whole_number_in(low: int, high: int | None = None) -> Callable[[str], int]:
-    """A parser for whole numbers from low to high (or above low when high is None)."""
+@dataclass(frozen=True)
+class WholeNumber:
+    """A parser for whole numbers from low to high (or from low up when high is None). A
+    value, not a closure, so the chart's schema can be generated from its bounds."""
 
-    def parse(text: str) -> int:
+    low: int
+    high: int | None = None
+
+    def __call__(self, text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise ValueError("not a whole number") from None
-        if value < low or (high is not None and value > high):
-            bounds = f"{low}-{high}" if high is not None else f">= {low}"
+        if value < self.low or (self.high is not None and value > self.high):
+            bounds = f"{self.low}-{self.high}" if self.high is not None else f">= {self.low}"
             raise ValueError(f"out of range ({bounds})")
         return value
 
-    return parse
+
+whole_number_in = WholeNumber
 
 
 # Bounds an option may declare; each is checked once, after parsing, naming the flag.

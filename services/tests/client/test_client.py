@@ -74,9 +74,10 @@ def test_server_killed_mid_run_counts_failures_and_exits_1(start_server, tmp_pat
     summary_file = tmp_path / "summary.json"
     client = subprocess.Popen(
         [sys.executable, "-m", "probe_demo", "client", server.url("/status"), "--rate", "50",
-         "--duration", "3", "--output", "quiet", "--json", str(summary_file)],
+         "--duration", "3", "--output", "lines", "--json", str(summary_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    assert client.stdout.readline()  # a second of load from the first attempt on
     time.sleep(1.0)
     server.process.send_signal(signal.SIGKILL)
     out, err = client.communicate(timeout=60)
@@ -361,9 +362,12 @@ def test_grpc_health_calls_follow_goaway_through_a_drain(start_server, tmp_path)
     summary_file = tmp_path / "summary.json"
     client = subprocess.Popen(
         [sys.executable, "-m", "probe_demo", "client", f"grpc://127.0.0.1:{server.grpc_port}/",
-         "--rate", "200", "--duration", "2.5", "--output", "quiet", "--json",
+         "--rate", "200", "--duration", "2.5", "--output", "lines", "--json",
          str(summary_file)], stdout=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Timed from the client's first attempt, not from its start (slow on a busy machine):
+    # its 2.5 s then end inside the server's 3 s drain, so every call has a server.
+    assert client.stdout.readline()
+    time.sleep(0.5)
     server.terminate()
     client.communicate(timeout=60)
     summary = json.loads(summary_file.read_text())

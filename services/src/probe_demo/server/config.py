@@ -35,7 +35,7 @@ MAX_CPU_BURNERS = 64
 _SERVICE_LINK = re.compile(r"^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|"
                            r"PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$")
 
-_SIZE_UNITS = {
+SIZE_UNITS = {
     "": 1,
     "k": 10**3, "M": 10**6, "G": 10**9,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
@@ -48,10 +48,10 @@ def parse_size(text: str) -> int:
     """Parse a byte size the way Kubernetes quantities read (150M, 100Mi, 1Gi, 1048576),
     up to MAX_MEMORY_BYTES."""
     match = _SIZE_RE.match(text)
-    if not match or match.group(2) not in _SIZE_UNITS:
-        units = ", ".join(u for u in _SIZE_UNITS if u)
+    if not match or match.group(2) not in SIZE_UNITS:
+        units = ", ".join(u for u in SIZE_UNITS if u)
         raise ValueError(f"not a size (a number with an optional unit: {units})")
-    size = Decimal(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    size = Decimal(match.group(1)) * SIZE_UNITS[match.group(2)]
     if size > MAX_MEMORY_BYTES:
         raise ValueError(f"above the cap of {MAX_MEMORY_TEXT}")
     return int(size)
@@ -102,8 +102,7 @@ def _origins(text: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _port(text: str) -> int:
-    return whole_number_in(1, 65535)(text)
+_port = whole_number_in(1, 65535)
 
 
 def _setting(default: Any, parse: Callable[[str], Any], help_text: str) -> Any:
