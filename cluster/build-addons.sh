@@ -3,6 +3,7 @@
 #   pause        - Kubernetes' own pause.c (from the k8s.io/kubernetes module), static
 #   coredns      - from the Go module proxy, so Service names resolve in pods
 #   metrics-server - from the Go module proxy, for `kubectl top` and the HPA
+#   traefik      - the Gateway API and Ingress controller in front of the chart's Services
 # Each becomes a single-binary image (FROM scratch) saved as an OCI archive in the cache.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -35,6 +36,40 @@ pause_binary() {
   echo "$out"
 }
 
+# Traefik's go.mod has replace directives (its forks) and an exclude, which `go install
+# module@version` refuses; a wrapper module that copies them builds its command instead.
+traefik_binary() {
+  local out="$ADDONS_DIR/bin/traefik-$TRAEFIK_VERSION/traefik"
+  if [[ ! -x "$out" ]]; then
+    local mod="$ADDONS_DIR/build/traefik-$TRAEFIK_VERSION" source upstream
+    mkdir -p "$mod" "$(dirname "$out")"
+    source=$(cd "$mod" && go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    upstream="$source/go.mod"
+    [[ -f "$upstream" ]] || die "traefik $TRAEFIK_VERSION: its module did not download"
+    # Its go.sum too: the checksum database here does not know every module it pins.
+    cp "$source/go.sum" "$mod/go.sum"
+    {
+      echo "module probe-demo.local/traefik-build"
+      echo
+      grep -E '^go [0-9]' "$upstream"
+      echo
+      echo "require github.com/traefik/traefik/v3 $TRAEFIK_VERSION"
+      echo
+      sed -n '/^replace (/,/^)/p; /^replace [^(]/p; /^exclude /p' "$upstream"
+    } > "$mod/go.mod"
+    log "building traefik $TRAEFIK_VERSION (about 2 GB of modules and 10 CPU-minutes, once)"
+    (
+      cd "$mod"
+      GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out.tmp" \
+        -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+        github.com/traefik/traefik/v3/cmd/traefik
+    )
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 # scratch_image IMAGE_REF BINARY [ARGS...]: an OCI archive with BINARY as /NAME and entrypoint.
 scratch_image() {
   local ref=$1 binary=$2 archive="$ADDONS_DIR/images/${1//[\/:]/_}.tar"
@@ -61,4 +96,5 @@ scratch_image "$COREDNS_IMAGE" \
 scratch_image "$METRICS_SERVER_IMAGE" \
   "$(go_binary metrics-server "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
     "metrics-server-$METRICS_SERVER_VERSION")" >/dev/null
+scratch_image "$TRAEFIK_IMAGE" "$(traefik_binary)" >/dev/null
 log "cluster images ready in $ADDONS_DIR/images"

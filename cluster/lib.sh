@@ -8,6 +8,11 @@ KUBE_MINOR="${KUBE_VERSION#v1.}"; KUBE_MINOR="${KUBE_MINOR%%.*}"  # 35 for v1.35
 COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
+# The front door: Traefik (k3s's default controller; Gateway API v1.4.0 Standard) and the
+# Gateway API CRDs it implements, which the chart's routes are also checked against. Only
+# some Traefik versions resolve on the module proxy here; v3.7 does not build.
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.25}"
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"
 # Feature gates of the API server and the kubelet: container restart rules by exit code are
 # on by default from 1.35, alpha in 1.34 (KUBE_VERSION=v1.34.2 still gets a cluster where the
 # chart's restartRules and its e2e test work).
@@ -19,6 +24,7 @@ FEATURE_GATES_YAML="ContainerRestartRules: true"
 CRASHLOOP_MAX_RESTART_PERIOD="20s"
 COREDNS_IMAGE="probe-demo.local/coredns:$COREDNS_VERSION"
 METRICS_SERVER_IMAGE="probe-demo.local/metrics-server:$METRICS_SERVER_VERSION"
+TRAEFIK_IMAGE="probe-demo.local/traefik:$TRAEFIK_VERSION"
 
 CACHE="${DEMO_CACHE_DIR:-$HOME/.cache/probe-demo}"
 K8S_BIN="$CACHE/kubernetes/$KUBE_VERSION/bin"

@@ -1,29 +1,53 @@
 {{/*
-Settings that each render fine but cannot work together. Each `fail` names the values
-involved and what would go wrong; deployment.yaml includes this first.
+Settings that each render fine but cannot work together, and features the cluster is too old
+for. Each `fail` names the values involved and what would go wrong. deployment.yaml includes
+probe-demo.checks first, so every refusal of the chart is made here, one define per concern;
+what JSON Schema can say (types, ranges, enums, patterns) is in values.schema.json instead.
 */}}
 {{- define "probe-demo.checks" -}}
-{{- $v := .Values }}
-{{- $s := $v.server }}
-{{- $httpPort := int (include "probe-demo.port" .) }}
-{{- $drain := float64 (include "probe-demo.drainSeconds" .) }}
-
-{{- /* Renamed values: say the new name rather than let the old one be ignored. */}}
-{{- if hasKey $s "gracefulTimeout" }}
-{{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
+{{- include "probe-demo.checks.renamed" . }}
+{{- include "probe-demo.checks.server" . }}
+{{- include "probe-demo.checks.termination" . }}
+{{- include "probe-demo.checks.probes" . }}
+{{- include "probe-demo.checks.autoscaling" . }}
+{{- include "probe-demo.checks.disruptionBudget" . }}
+{{- include "probe-demo.checks.lifecycle" . }}
+{{- include "probe-demo.checks.service" . }}
+{{- include "probe-demo.checks.frontDoor" . }}
+{{- include "probe-demo.checks.monitors" . }}
+{{- include "probe-demo.checks.rolloutCheck" . }}
 {{- end }}
 
-{{- /* Ports: the server refuses to start when HTTP and gRPC share one. */}}
+{{/* Renamed values: say the new name rather than let the old one be ignored. */}}
+{{- define "probe-demo.checks.renamed" -}}
+{{- if hasKey .Values.server "gracefulTimeout" }}
+{{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
+{{- end }}
+{{- end }}
+
+{{/* The server: its ports apart, its threads more than /work may take, its settings only
+through values (it refuses PROBE_DEMO_* variables it does not know). */}}
+{{- define "probe-demo.checks.server" -}}
+{{- $s := .Values.server }}
+{{- $httpPort := int (include "probe-demo.port" .) }}
 {{- if and $s.grpcPort (eq (int $s.grpcPort) $httpPort) }}
 {{- fail (printf "server.grpcPort (%v) is also the HTTP port (server.port, or the %s variant's own when unset): give gRPC health its own port, or set server.grpcPort to 0 to turn it off" $s.grpcPort $s.variant) }}
 {{- end }}
-
-{{- /* Threads: /work must not be able to take every thread from the probes. */}}
 {{- if le (int $s.threads) (int $s.workConcurrency) }}
 {{- fail (printf "server.threads (%v) must be above server.workConcurrency (%v): otherwise /work can take every thread and the probes wait behind it" $s.threads $s.workConcurrency) }}
 {{- end }}
+{{- range $name, $value := .Values.env }}
+{{- if hasPrefix "PROBE_DEMO_" $name }}
+{{- fail (printf "env.%s: set the server's settings with the server.*, faults.*, stress.* and healthFile.* values, not env" $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 
-{{- /* Termination: the kubelet kills the container once the grace period is over. */}}
+{{/* Termination: the kubelet kills the container once the grace period is over. */}}
+{{- define "probe-demo.checks.termination" -}}
+{{- $v := .Values }}
+{{- $s := $v.server }}
+{{- $drain := float64 (include "probe-demo.drainSeconds" .) }}
 {{- $preStop := ternary (int $v.rollout.preStop.sleepSeconds) 0 $v.rollout.preStop.enabled }}
 {{- /* The margin: the server takes up to a second past its graceful timeout to exit, and
        the kubelet's own steps take time too. */}}
@@ -33,7 +57,14 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- fail (printf "rollout.terminationGracePeriodSeconds (%v) must be at least rollout.preStop.sleepSeconds (%v) + server.drainSeconds (%v) + server.gracefulTimeoutSeconds (%v) + %v s to stop = %v: otherwise the kubelet kills the server mid-drain and requests in flight are lost" $v.rollout.terminationGracePeriodSeconds $preStop $drain $s.gracefulTimeoutSeconds $margin $needed) }}
 {{- end }}
 
-{{- /* Probes: each must reach a port the server listens on. */}}
+{{- end }}
+
+{{/* Probes: each must reach a port the server listens on, and the startup probe must wait
+long enough for the server to start. */}}
+{{- define "probe-demo.checks.probes" -}}
+{{- $v := .Values }}
+{{- $s := $v.server }}
+{{- $httpPort := int (include "probe-demo.port" .) }}
 {{- range $name := list "liveness" "readiness" "startup" }}
 {{- $probe := index $v.probes $name }}
 {{- if $probe.enabled }}
@@ -67,7 +98,6 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- end }}
 {{- end }}
 
-{{- /* Start-up: a startup probe that gives up before the server is ready restarts it forever. */}}
 {{- $startup := $v.probes.startup }}
 {{- if and $startup.enabled $s.startupSeconds }}
 {{- $allows := add $startup.initialDelaySeconds (mul $startup.periodSeconds $startup.failureThreshold) }}
@@ -76,18 +106,35 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- end }}
 {{- end }}
 
-{{- /* HPA: utilisation is a share of the request, so the request must be there. */}}
-{{- if $v.autoscaling.enabled }}
-{{- $requests := ($v.resources.requests | default dict) }}
-{{- if and $v.autoscaling.targetCPUUtilizationPercentage (not $requests.cpu) }}
-{{- fail "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu: the HPA computes CPU utilisation as a share of the request" }}
-{{- end }}
-{{- if and $v.autoscaling.targetMemoryUtilizationPercentage (not $requests.memory) }}
-{{- fail "autoscaling.targetMemoryUtilizationPercentage needs resources.requests.memory: the HPA computes memory utilisation as a share of the request" }}
+{{- if not (kindIs "invalid" $v.probes.readiness.terminationGracePeriodSeconds) }}
+{{- fail "probes.readiness.terminationGracePeriodSeconds: Kubernetes allows it only on liveness and startup probes (a failed readiness probe kills nothing)" }}
 {{- end }}
 {{- end }}
 
-{{- /* PDB: a budget that allows no disruption blocks every node drain for good. */}}
+{{/* HPA: a target to scale on, a range that is one, and utilisation is a share of the
+request, so the request must be there. */}}
+{{- define "probe-demo.checks.autoscaling" -}}
+{{- $a := .Values.autoscaling }}
+{{- if $a.enabled }}
+{{- if and (not $a.targetCPUUtilizationPercentage) (not $a.targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling.enabled needs autoscaling.targetCPUUtilizationPercentage or autoscaling.targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- if gt (int $a.minReplicas) (int $a.maxReplicas) }}
+{{- fail (printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" $a.minReplicas $a.maxReplicas) }}
+{{- end }}
+{{- $requests := (.Values.resources.requests | default dict) }}
+{{- if and $a.targetCPUUtilizationPercentage (not $requests.cpu) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu: the HPA computes CPU utilisation as a share of the request" }}
+{{- end }}
+{{- if and $a.targetMemoryUtilizationPercentage (not $requests.memory) }}
+{{- fail "autoscaling.targetMemoryUtilizationPercentage needs resources.requests.memory: the HPA computes memory utilisation as a share of the request" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* PDB: a budget that allows no disruption blocks every node drain for good. */}}
+{{- define "probe-demo.checks.disruptionBudget" -}}
+{{- $v := .Values }}
 {{- $pods := int (include "probe-demo.minPods" .) }}
 {{- $pdb := $v.podDisruptionBudget }}
 {{- if and $pdb.enabled (gt $pods 1) }}
@@ -99,30 +146,72 @@ involved and what would go wrong; deployment.yaml includes this first.
 {{- end }}
 {{- end }}
 
-{{- /* Lifecycle features: each needs a Kubernetes recent enough to honour it; an older API
-server would drop the field without a word, so the chart says so instead. */}}
-{{- $kube := .Capabilities.KubeVersion.Version }}
-{{- if and (eq (toString $v.sidecar.native) "true") (not (semverCompare ">=1.29-0" $kube)) }}
-{{- fail (printf "sidecar.native=true needs Kubernetes 1.29 or later (native sidecars: init containers with restartPolicy Always), and this cluster is %s: set sidecar.native=false" $kube) }}
 {{- end }}
-{{- if and $v.resizePolicy (not (semverCompare ">=1.33-0" $kube)) }}
-{{- fail (printf "resizePolicy needs Kubernetes 1.33 or later (in-place resize on by default), and this cluster is %s: leave resizePolicy empty" $kube) }}
+
+{{/* Lifecycle features, each on a Kubernetes recent enough to honour it (_kubernetes.tpl). */}}
+{{- define "probe-demo.checks.lifecycle" -}}
+{{- $v := .Values }}
+{{- if eq (toString $v.sidecar.native) "true" }}
+{{- include "probe-demo.requires" (dict "root" . "feature" "nativeSidecar" "key" "sidecar.native=true" "hint" "set sidecar.native=false") }}
+{{- end }}
+{{- if $v.resizePolicy }}
+{{- include "probe-demo.requires" (dict "root" . "feature" "inPlaceResize" "key" "resizePolicy" "hint" "leave resizePolicy empty") }}
 {{- end }}
 {{- if $v.restartRules.doNotRestartOnExitCodes }}
-{{- if not (semverCompare ">=1.34-0" $kube) }}
-{{- fail (printf "restartRules.doNotRestartOnExitCodes needs Kubernetes 1.34 or later (container restart rules), and this cluster is %s" $kube) }}
-{{- else if and (not (semverCompare ">=1.35-0" $kube)) (not $v.restartRules.featureGateEnabled) }}
-{{- fail (printf "restartRules.doNotRestartOnExitCodes needs the ContainerRestartRules feature gate on Kubernetes %s (it is on by default from 1.35): turn it on in the API server and kubelets, then set restartRules.featureGateEnabled=true" $kube) }}
+{{- include "probe-demo.requires" (dict "root" . "feature" "restartRules" "key" "restartRules.doNotRestartOnExitCodes") }}
+{{- if and (not (include "probe-demo.has" (dict "root" . "feature" "restartRulesByDefault"))) (not $v.restartRules.featureGateEnabled) }}
+{{- $byDefault := (include "probe-demo.kubernetesFeatures" . | fromYaml).restartRulesByDefault }}
+{{- fail (printf "restartRules.doNotRestartOnExitCodes needs the ContainerRestartRules feature gate on Kubernetes %s (it is on by default from 1.%v): turn it on in the API server and kubelets, then set restartRules.featureGateEnabled=true" .Capabilities.KubeVersion.Version $byDefault.minor) }}
 {{- end }}
-{{- end }}
-{{- if not (kindIs "invalid" $v.probes.readiness.terminationGracePeriodSeconds) }}
-{{- fail "probes.readiness.terminationGracePeriodSeconds: Kubernetes allows it only on liveness and startup probes (a failed readiness probe kills nothing)" }}
 {{- end }}
 {{- range $name := list "liveness" "startup" }}
 {{- $probe := index $v.probes $name }}
-{{- if and $probe.enabled (not (kindIs "invalid" $probe.terminationGracePeriodSeconds)) (not (semverCompare ">=1.28-0" $kube)) }}
-{{- fail (printf "probes.%s.terminationGracePeriodSeconds needs Kubernetes 1.28 or later (per-probe grace period), and this cluster is %s" $name $kube) }}
+{{- if and $probe.enabled (not (kindIs "invalid" $probe.terminationGracePeriodSeconds)) }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "perProbeGracePeriod" "key" (printf "probes.%s.terminationGracePeriodSeconds" $name)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
+{{/* The Service: traffic policies where they apply and where the cluster has them. */}}
+{{- define "probe-demo.checks.service" -}}
+{{- $svc := .Values.service }}
+{{- if and $svc.externalTrafficPolicy (eq $svc.type "ClusterIP") }}
+{{- fail (printf "service.externalTrafficPolicy (%s) applies to NodePort and LoadBalancer Services only, and service.type is ClusterIP" $svc.externalTrafficPolicy) }}
+{{- end }}
+{{- with $svc.trafficDistribution }}
+{{- $key := printf "service.trafficDistribution=%s" . }}
+{{- if eq . "PreferClose" }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "preferClose" "key" $key) }}
+{{- else }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "sameZoneOrNode" "key" $key "hint" "use PreferClose") }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Routes: each attaches to a Gateway, and a gRPC route needs the gRPC port. */}}
+{{- define "probe-demo.checks.frontDoor" -}}
+{{- range $key := list "httpRoute" "grpcRoute" }}
+{{- $route := index $.Values $key }}
+{{- if and $route.enabled (not $route.parentRefs) }}
+{{- fail (printf "%s.parentRefs: name the Gateway (and its listener) the route attaches to, e.g. [{name: gateway, namespace: gateway-system}]" $key) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.grpcRoute.enabled (not .Values.server.grpcPort) }}
+{{- fail "grpcRoute.enabled needs server.grpcPort: the route sends gRPC health calls to that port (0 turns it off)" }}
+{{- end }}
+{{- end }}
+
+{{/* Monitors: one scrape configuration per pod. */}}
+{{- define "probe-demo.checks.monitors" -}}
+{{- if and .Values.serviceMonitor.enabled .Values.podMonitor.enabled }}
+{{- fail "serviceMonitor.enabled and podMonitor.enabled would both scrape the same pods: choose one" }}
+{{- end }}
+{{- end }}
+
+{{/* The rollout check's load: gRPC health calls need the gRPC port. */}}
+{{- define "probe-demo.checks.rolloutCheck" -}}
+{{- $check := .Values.rolloutCheck }}
+{{- if and $check.enabled (eq $check.connections "grpc") (not .Values.server.grpcPort) }}
+{{- fail "rolloutCheck.connections=grpc needs server.grpcPort: the load is gRPC health calls on that port (0 turns it off)" }}
+{{- end }}
 {{- end }}

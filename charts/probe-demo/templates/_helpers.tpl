@@ -92,9 +92,6 @@ httpGet:
     {{- end }}
   {{- end }}
 {{- else if eq $probe.type "exec" }}
-{{- if not $probe.exec.command }}
-{{- fail (printf "probes.%s.exec.command must not be empty when probes.%s.type is exec" .name .name) }}
-{{- end }}
 exec:
   command:
     {{- toYaml $probe.exec.command | nindent 4 }}
@@ -105,8 +102,6 @@ tcpSocket:
 grpc:
   port: {{ $probe.grpc.port }}
   service: {{ $probe.grpc.service | quote }}
-{{- else }}
-{{- fail (printf "probes.%s.type must be http, exec, tcp or grpc (got %q)" .name $probe.type) }}
 {{- end }}
 initialDelaySeconds: {{ $probe.initialDelaySeconds }}
 periodSeconds: {{ $probe.periodSeconds }}
@@ -118,11 +113,11 @@ terminationGracePeriodSeconds: {{ $probe.terminationGracePeriodSeconds }}
 {{- end }}
 {{- end }}
 
-{{/* The preStop hook: native sleep where the cluster has it (1.30+), else exec sleep. */}}
+{{/* The preStop hook: native sleep where the cluster has it (preStopSleep), else exec sleep. */}}
 {{- define "probe-demo.preStop" -}}
 {{- $action := .Values.rollout.preStop.action }}
 {{- if eq $action "auto" }}
-{{- $action = ternary "sleep" "exec" (semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version) }}
+{{- $action = ternary "sleep" "exec" (eq (include "probe-demo.has" (dict "root" . "feature" "preStopSleep")) "true") }}
 {{- end }}
 {{- if eq $action "sleep" }}
 sleep:
@@ -154,11 +149,11 @@ for the settings left unset: server.port and server.drainSeconds.
 
 {{/*
 "true" when the client runs as a native sidecar: sidecar.native, or where it is empty, the
-cluster's version (native sidecars are on by default from 1.29).
+cluster's version (nativeSidecar in _kubernetes.tpl).
 */}}
 {{- define "probe-demo.sidecarNative" -}}
 {{- if kindIs "invalid" .Values.sidecar.native }}
-{{- semverCompare ">=1.29-0" .Capabilities.KubeVersion.Version }}
+{{- eq (include "probe-demo.has" (dict "root" . "feature" "nativeSidecar")) "true" }}
 {{- else }}
 {{- .Values.sidecar.native }}
 {{- end }}
