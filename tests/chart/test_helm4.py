@@ -8,10 +8,9 @@ import pytest
 import yaml
 from support import KUBE_VERSION
 from support.chart import (
-    BAD_VALUES,
     CHART,
     PRESETS,
-    bad_values_kube_version,
+    bad_values_cases,
     expected_error,
     helm_template,
     run,
@@ -35,9 +34,8 @@ def test_helm4_lints_and_renders_the_same_objects_as_helm3(values):
     assert rendered["helm4"] == rendered["helm"]
 
 
-@pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
-def test_helm4_refuses_bad_values_naming_the_key(values):
-    rendered = helm_template("-f", str(values), helm="helm4",
-                             kube_version=bad_values_kube_version(values))
+@pytest.mark.parametrize(("values", "kube_version"), bad_values_cases())
+def test_helm4_refuses_bad_values_naming_the_key(values, kube_version):
+    rendered = helm_template("-f", str(values), helm="helm4", kube_version=kube_version)
     assert rendered.returncode != 0, f"{values.name} rendered without error"
     assert re.search(expected_error(values), rendered.stderr), rendered.stderr

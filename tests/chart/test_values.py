@@ -6,14 +6,13 @@ import re
 
 import pytest
 from support.chart import (
-    BAD_VALUES,
     CHART,
     CI_VALUES,
     KUBE_VERSIONS,
     PRESETS,
     RENDER_VALUES,
     ROOT,
-    bad_values_kube_version,
+    bad_values_cases,
     expected_error,
     helm_template,
     run,
@@ -64,10 +63,9 @@ def test_kubeconform_catches_a_misspelt_field():
     assert "containerPortt" in checked.stdout
 
 
-@pytest.mark.parametrize("values", BAD_VALUES, ids=lambda p: p.stem)
-def test_bad_values_are_refused_naming_the_key(values):
+@pytest.mark.parametrize(("values", "kube_version"), bad_values_cases())
+def test_bad_values_are_refused_naming_the_key(values, kube_version):
     pattern = expected_error(values)
-    kube_version = bad_values_kube_version(values)
     rendered = helm_template("-f", str(values), kube_version=kube_version)
     assert rendered.returncode != 0, f"{values.name} rendered without error"
     assert re.search(pattern, rendered.stderr), rendered.stderr

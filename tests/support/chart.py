@@ -48,16 +48,21 @@ def expected_error(path: Path) -> str:
     return first.removeprefix("# expect: ")
 
 
-def bad_values_kube_version(path: Path) -> str:
-    """The Kubernetes a bad values file is refused on: the cluster's, or the one its second
-    line names for a refusal only an older version makes: `# on: previous` (the previous
-    minor we test) or `# on: v1.28.0`."""
+def bad_values_kube_versions(path: Path) -> tuple[str, ...]:
+    """The Kubernetes versions a bad values file is refused on: both minors we test, or the
+    one its second line names for a refusal only an older version makes: `# on: previous`
+    (the previous minor) or `# on: v1.28.0`."""
     lines = path.read_text().splitlines()
-    named = lines[1].removeprefix("# on: ").strip() if lines[1:2] and \
-        lines[1].startswith("# on: ") else None
-    if named is None:
-        return KUBE_VERSION
-    return PREVIOUS_KUBE_VERSION if named == "previous" else named
+    if not (lines[1:2] and lines[1].startswith("# on: ")):
+        return KUBE_VERSIONS
+    named = lines[1].removeprefix("# on: ").strip()
+    return (PREVIOUS_KUBE_VERSION if named == "previous" else named,)
+
+
+def bad_values_cases() -> list:
+    """Each bad values file on each Kubernetes it is refused on, as pytest parameters."""
+    return [pytest.param(path, version, id=f"{path.stem}-{version}")
+            for path in BAD_VALUES for version in bad_values_kube_versions(path)]
 
 
 def tool(name: str) -> str:
