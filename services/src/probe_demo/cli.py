@@ -176,7 +176,8 @@ def run_client(args: argparse.Namespace) -> int:
             print(progress.line(attempt), end="", flush=True, file=sys.stderr)
 
     load = LoadRun(options.url, options.rate, options.duration, options.timeout, on_attempt,
-                   connections=options.connections, pool_size=options.pool)
+                   connections=options.connections, pool_size=options.pool,
+                   host=options.host)
 
     def on_stop_signal(*_: object) -> None:
         # The first stop lets the attempts in flight finish (each within --timeout); a

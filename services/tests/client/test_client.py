@@ -375,3 +375,42 @@ def test_grpc_health_calls_follow_goaway_through_a_drain(start_server, tmp_path)
     # GOAWAY moved the calls to a new connection, and every one was answered.
     assert summary["connections"]["opened"] >= 2
     assert '"event": "goaway", "connections": 1' in server.log()
+
+
+@pytest.mark.parametrize("connections", ["new", "keep-alive"])
+def test_host_sends_the_virtual_host_a_gateway_routes_on(connections):
+    import http.server
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.headers.get("Host"))
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"OK\n")
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        attempts = LoadRun(f"http://127.0.0.1:{server.server_port}/status", rate=20,
+                           duration=0.3, connections=connections,
+                           host="demo.probe-demo.test").run()
+    finally:
+        server.shutdown()
+    assert attempts and all(a.ok for a in attempts)
+    assert set(seen) == {"demo.probe-demo.test"}
+
+
+def test_a_host_that_is_no_host_name_is_one_line_naming_the_flag():
+    result = run_client("http://127.0.0.1:1/", "--host", "demo/ui")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("probe-demo: error: argument --host: 'demo/ui': not a "
+                                     "host name with an optional port, e.g. "
+                                     "demo.example.com or demo.example.com:8080")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from probe_demo.check import registry
 from probe_demo.client.attempt import Target
-from probe_demo.client.options import CONNECTIONS, POOL, check_rate
+from probe_demo.client.options import CONNECTIONS, HOST, POOL, check_rate
 from probe_demo.parsing import ConfigError, check_bounds, finite_number, option, whole_number
 
 
@@ -30,6 +30,7 @@ class CheckOptions:
     path: str = option("/status", "path for the service proxy's load")
     rate: float = option(50.0, "requests a second", finite_number, "above 0")
     timeout: float = option(3.0, "seconds one request may take", finite_number, "above 0")
+    host: str | None = option(**HOST)
     connections: str = option(**CONNECTIONS)
     pool: int = option(**POOL)
     disruptions: list[str] = option(  # noqa: RUF009 - a list default, copied per instance
@@ -53,6 +54,9 @@ class CheckOptions:
         check_rate(self.rate)
         if not (self.release or self.deployment):
             raise ConfigError("name what to check: --release NAME or --deployment NAME")
+        if self.host and not self.url:
+            raise ConfigError(f"--host={self.host} needs --url: through the Kubernetes API's "
+                              "service proxy the API server picks the Host header")
         if self.connections != "new" and not self.url:
             raise ConfigError(f"--connections={self.connections} needs --url: through the "
                               "Kubernetes API's service proxy, the API server holds the "

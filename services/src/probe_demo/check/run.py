@@ -112,7 +112,8 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     observer = Observer(cluster, selector, service)
     observer.start()
     load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher,
-                   connections=options.connections, pool_size=options.pool)
+                   connections=options.connections, pool_size=options.pool,
+                   host=options.host)
     loader = threading.Thread(target=load.run, daemon=True)
     loader.start()
     runs: list[disruptions.Disruption] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -51,9 +52,16 @@ class Target:
     host: str
     port: int
     path: str
+    # The Host header (HTTP/1.1) or :authority (HTTP/2) to send instead of the URL's: a
+    # virtual host of an Ingress or a Gateway, reached at the URL's address.
+    authority: str | None = None
+
+    @property
+    def host_header(self) -> str:
+        return self.authority or f"{self.host}:{self.port}"
 
     @classmethod
-    def parse(cls, url: str) -> Target:
+    def parse(cls, url: str, host: str | None = None) -> Target:
         bad = next((c for c in url if c.isspace() or not c.isprintable()), None)
         if bad is not None:
             raise ValueError(f"URL {url!r} contains {_character_name(bad)}; percent-encode "
@@ -73,7 +81,21 @@ class Target:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return cls(parts.scheme, parts.hostname, port, path)
+        return cls(parts.scheme, parts.hostname, port, path,
+                   None if host is None else authority(host))
+
+
+# A host name (or address) with an optional port, as a Host header carries it.
+_AUTHORITY = re.compile(r"^(?=.{1,253}(:|$))[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$")
+
+
+def authority(text: str) -> str:
+    """A Host header's value: a host name or address with an optional port."""
+    if not _AUTHORITY.match(text):
+        raise ValueError("not a host name with an optional port, e.g. "
+                         "demo.example.com or demo.example.com:8080")
+    return text
 
 
 def _character_name(char: str) -> str:

@@ -88,7 +88,7 @@ class _Connection:
             stream = self.h2.get_next_available_stream_id()
             self.h2.send_headers(stream, [
                 (":method", "POST"), (":scheme", "http"), (":path", CHECK_PATH),
-                (":authority", f"{self.target.host}:{self.target.port}"),
+                (":authority", self.target.host_header),
                 ("content-type", "application/grpc"), ("te", "trailers"),
                 ("user-agent", "probe-demo-client")])
             self.h2.send_data(stream, _request(service), end_stream=True)

@@ -147,6 +147,8 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
             connection.connect()
         attempt.local_port = connection.sock.getsockname()[1]
         watched = watchdog.watch(connection.sock, deadline)
+        if target.authority:
+            headers = {**headers, "Host": target.authority}
         connection.request("GET", target.path, headers=headers)
         response = connection.getresponse()
         body = response.read(MAX_ANSWER_BYTES + 1)
@@ -317,6 +319,7 @@ class LoadRun:
     began_at: float = 0.0
     connections: str = "new"  # one of CONNECTION_MODES
     pool_size: int = DEFAULT_POOL  # keep-alive: connections held open at most
+    host: str | None = None  # the Host header to send instead of the URL's
     pool: Any = None  # ConnectionPool (keep-alive) or GrpcHealthLoad (grpc://)
     # The schedule as kept: attempts not sent because every worker was still busy, and
     # the most an attempt started after its time.
@@ -339,13 +342,14 @@ class LoadRun:
         elif self.url.startswith("grpc://"):
             from probe_demo.client.grpc_load import GrpcHealthLoad
 
-            self.pool = GrpcHealthLoad(Target.parse(self.url))
+            self.pool = GrpcHealthLoad(Target.parse(self.url, self.host))
             fetcher = self.pool.fetch
         elif self.connections == "keep-alive":
-            self.pool = ConnectionPool(Target.parse(self.url), self.pool_size, self.watchdog)
+            self.pool = ConnectionPool(Target.parse(self.url, self.host), self.pool_size,
+                                       self.watchdog)
             fetcher = self.pool.fetch
         else:
-            target = Target.parse(self.url)
+            target = Target.parse(self.url, self.host)
             watchdog = self.watchdog
 
             def fetcher(attempt: Attempt, timeout: float) -> Attempt:

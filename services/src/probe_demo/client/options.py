@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from probe_demo.client.attempt import Target
+from probe_demo.client.attempt import Target, authority
 from probe_demo.client.load import (
     CONNECTION_MODES,
     DEFAULT_POOL,
@@ -28,12 +28,17 @@ from probe_demo.parsing import (
 
 OUTPUTS = ("lines", "progress", "quiet")
 
-# The two options a pooled client has, shared with `probe-demo check`.
+# The options of how the load is sent, shared with `probe-demo check`.
 CONNECTIONS: dict[str, Any] = {
     "default": "new", "choices": CONNECTION_MODES,
     "help_text": "new: a connection per request, closed after it; keep-alive: a pool of "
                  "connections reused until the server closes them, as pooled HTTP "
                  "clients, proxies and meshes do",
+}
+HOST: dict[str, Any] = {
+    "default": None, "parse": authority, "metavar": "NAME",
+    "help_text": "send this Host header (or gRPC :authority) instead of the URL's: a "
+                 "virtual host of an Ingress or a Gateway, reached at the URL's address",
 }
 POOL: dict[str, Any] = {
     "default": DEFAULT_POOL, "parse": whole_number_in(1, MAX_POOL),
@@ -51,6 +56,7 @@ class ClientOptions:
                             "above 0")
     max_failures: int = option(0, "failures allowed before the exit code is 1", whole_number,
                                "not negative")
+    host: str | None = option(**HOST)
     connections: str = option(**CONNECTIONS)
     pool: int = option(**POOL)
     output: str = option("lines", "lines: every attempt (seed 002 layout); progress: one "
