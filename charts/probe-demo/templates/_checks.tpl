@@ -214,4 +214,13 @@ request, so the request must be there. */}}
 {{- if and $check.enabled (eq $check.connections "grpc") (not .Values.server.grpcPort) }}
 {{- fail "rolloutCheck.connections=grpc needs server.grpcPort: the load is gRPC health calls on that port (0 turns it off)" }}
 {{- end }}
+{{- if and $check.enabled (eq $check.connections "grpc") $check.url }}
+{{- fail "rolloutCheck.url sends HTTP load through a front door; rolloutCheck.connections=grpc sends gRPC health calls to the Service: choose one" }}
+{{- end }}
+{{- if and $check.enabled $check.host (not $check.url) }}
+{{- fail "rolloutCheck.host needs rolloutCheck.url: through the Service the load needs no virtual host" }}
+{{- end }}
+{{- if and $check.enabled (hasPrefix "*" (toString (include "probe-demo.rolloutCheckHost" .))) }}
+{{- fail "rolloutCheck.host: the first of httpRoute.hostnames is a wildcard; name the host the load should ask for" }}
+{{- end }}
 {{- end }}

@@ -185,3 +185,19 @@ cluster's version (nativeSidecar in _kubernetes.tpl).
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
 {{- end }}
+
+{{/*
+The virtual host the rollout check's load asks a front door for: rolloutCheck.host, or with
+rolloutCheck.url set, the first of httpRoute.hostnames (else of ingress.hosts); empty
+through the Service.
+*/}}
+{{- define "probe-demo.rolloutCheckHost" -}}
+{{- $check := .Values.rolloutCheck }}
+{{- if $check.host }}
+{{- $check.host }}
+{{- else if and $check.url .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
+{{- first .Values.httpRoute.hostnames }}
+{{- else if and $check.url .Values.ingress.enabled .Values.ingress.hosts }}
+{{- (first .Values.ingress.hosts).host }}
+{{- end }}
+{{- end }}
