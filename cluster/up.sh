@@ -247,6 +247,21 @@ start_addons() {
   wait_for 180 "the metrics API" kubectl top node
 }
 
+# The front door: the Gateway API CRDs (standard channel, from the gateway-api module at the
+# version Traefik implements), then Traefik with its Gateway and IngressClass.
+start_front_door() {
+  local crds
+  crds=$(cd "$RUN" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/config/crd/standard
+  [[ -d "$crds" ]] || die "Gateway API $GATEWAY_API_VERSION CRDs not found at $crds"
+  kubectl apply --server-side -f "$crds" >/dev/null
+  kubectl wait --for condition=Established --timeout 60s -f "$crds" >/dev/null
+  sed -e "s|@TRAEFIK_IMAGE@|$TRAEFIK_IMAGE|" "$here/front-door.yaml" | kubectl apply -f - >/dev/null
+  kubectl -n traefik rollout status deployment/traefik --timeout 180s >/dev/null
+  wait_for 60 "the front-door Gateway" kubectl -n traefik wait --for condition=Programmed \
+    gateway/front-door --timeout 5s
+}
+
 prepare_host
 start_registry
 bash "$here/certs.sh"
@@ -256,4 +271,5 @@ start_controllers
 start_containerd
 start_node
 start_addons
+start_front_door
 log "cluster ready: export KUBECONFIG=$KUBECONFIG_ADMIN"

@@ -37,13 +37,11 @@ def test_what_the_chart_takes_from_python_is_generated_and_current():
 def test_the_schema_refuses_what_the_server_would_refuse():
     """The generated ranges bite: one past each server setting's bound, and a variant the
     server does not have, are refused by helm, naming the key."""
+    from chart_variants import SERVER_VALUES
     from support.chart import helm_template
 
     from probe_demo.parsing import WholeNumber
     from probe_demo.server.config import Settings
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    from chart_variants import SERVER_VALUES
 
     parses = {field.name: field.metadata["parse"] for field in dataclasses.fields(Settings)}
     outside = {"server.variant": "nope"}

@@ -183,3 +183,4 @@ def disruption_rows(log: str) -> dict[str, tuple[int, int]]:
     names = "|".join(re.escape(name) for name in NAMES)
     rows = re.findall(rf"^({names})\s+(\d+)\s+(\d+)\s", log, re.M)
     return {name: (int(attempts), int(failures)) for name, attempts, failures in rows}
+

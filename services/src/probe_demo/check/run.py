@@ -106,7 +106,8 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     else:
         clients = f"on up to {options.pool} keep-alive connections"
     say(f"checking deployments/{deployment} in namespace {cluster.namespace}: "
-        f"{options.rate:g} requests/s to {url}, {clients}; disruptions: "
+        f"{options.rate:g} requests/s to {url}"
+        f"{f' (Host: {options.host})' if options.host else ''}, {clients}; disruptions: "
         f"{', '.join(options.disruptions)}")
 
     observer = Observer(cluster, selector, service)

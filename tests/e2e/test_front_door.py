@@ -1,0 +1,66 @@
+"""The rollout proof through the front door: the load enters through the cluster's Gateway
+(Traefik, cluster/front-door.yaml) or an Ingress, which watch the EndpointSlices themselves,
+keep their own connections to the pods and apply changes on their own schedule."""
+
+import uuid
+
+import pytest
+from front_door import front_door
+from support.cluster import disruption_rows, rollout_test_log
+
+from probe_demo.check.registry import NAMES
+
+ALL = ",".join(NAMES)
+
+
+@pytest.fixture(autouse=True)
+def _needs_the_front_door():
+    if not front_door().exists():
+        door = front_door()
+        pytest.skip(f"needs the Gateway {door.namespace}/{door.gateway} "
+                    "(make cluster-up installs it)")
+
+
+def through_the_gateway(host: str) -> list[str]:
+    door = front_door()
+    return ["httpRoute.enabled=true", f"httpRoute.parentRefs[0].name={door.gateway}",
+            f"httpRoute.parentRefs[0].namespace={door.namespace}",
+            f"httpRoute.hostnames[0]={host}", f"rolloutCheck.url={door.url}"]
+
+
+def through_an_ingress(host: str) -> list[str]:
+    door = front_door()
+    return ["ingress.enabled=true", f"ingress.className={door.ingress_class}",
+            f"ingress.hosts[0].host={host}", "ingress.hosts[0].paths[0].path=/",
+            "ingress.hosts[0].paths[0].pathType=Prefix", f"rolloutCheck.url={door.url}"]
+
+
+def virtual_host() -> str:
+    """One Gateway serves every test's route: each gets a name of its own."""
+    return f"{uuid.uuid4().hex[:8]}.probe-demo.test"
+
+
+@pytest.mark.parametrize("door", [through_the_gateway, through_an_ingress],
+                         ids=["gateway", "ingress"])
+def test_zero_downtime_loses_nothing_through_the_front_door_in_every_disruption(install,
+                                                                                 door):
+    release = install("zero-downtime", "rolloutCheck.enabled=true",
+                      f"rolloutCheck.disruptions={{{ALL}}}", "rolloutCheck.rate=100",
+                      *door(virtual_host()))
+    log, passed = rollout_test_log(release)
+    assert passed, log
+    assert f"to {front_door().url}/status" in log, log  # the load went through the door
+    rows = disruption_rows(log)
+    assert set(rows) == set(NAMES), log
+    for name, (attempts, failures) in rows.items():
+        assert attempts > 500 and failures == 0, f"{name}: {attempts} attempts, {failures} failed"
+
+
+def test_the_naive_preset_loses_requests_through_the_gateway(install):
+    release = install("naive-rollout", "rolloutCheck.enabled=true", "rolloutCheck.rate=100",
+                      "rolloutCheck.disruptions={rollout,delete}",
+                      *through_the_gateway(virtual_host()))
+    log, passed = rollout_test_log(release)
+    assert not passed, log
+    rows = disruption_rows(log)
+    assert rows["rollout"][1] > 0, log
