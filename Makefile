@@ -96,7 +96,7 @@ bench-status: venv ## memory, start-up, /status req/s, probes under load (BENCH_
 	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	python benchmarks/status.py $(BENCH_ARGS)
 
-bench-rollout: venv image ## lost requests: every disruption x {zero-downtime, naive} x {new, keep-alive} at 500 req/s
+bench-rollout: venv image ## lost requests: each disruption x {zero-downtime, naive} x {service, gateway} x {new, keep-alive}, 500 req/s
 	python benchmarks/zero_downtime.py $(BENCH_ARGS)
 
 bench-start: venv image ## time from container start to readiness 200, in a pod

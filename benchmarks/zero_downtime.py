@@ -1,14 +1,16 @@
-"""Zero-downtime benchmark: every disruption x {zero-downtime, naive} x {new, keep-alive}
-connections at 500 requests/s.
+"""Zero-downtime benchmark: every disruption x {zero-downtime, naive} x {service, gateway}
+x {new, keep-alive} connections at 500 requests/s.
 
 For each combination, installs the preset with the chart's rollout check (its
 ServiceAccount and Role) into a fresh namespace, then runs `probe-demo check` in a pod of
-the cluster with that ServiceAccount: load through the Service while the Deployment is
+the cluster with that ServiceAccount: load through the Service, or through the cluster's
+Gateway (cluster/front-door.yaml) to the release's HTTPRoute, while the Deployment is
 disrupted, on a new connection per request or on a pool of --pool keep-alive connections.
 Prints a table, writes each timeline to
-docs/images/rollout-<preset>-<disruption>[-keep-alive][SUFFIX].svg, and prints, as its
-last line, one JSON object:
-    {"<disruption>": {"<preset>": {"<connections>": {"attempts": N, "failures": N}}}}
+docs/images/rollout-<preset>-<disruption>[-gateway][-keep-alive][SUFFIX].svg, and prints,
+as its last line, one JSON object:
+    {"<disruption>": {"<preset>": {"<path>": {"<connections>":
+        {"attempts": N, "failures": N}}}}}
 
 One more naive rollout keeps the load going for --late seconds after it settled, long enough
 to show the late timeouts that stale connection tracking causes
@@ -16,7 +18,8 @@ to show the late timeouts that stale connection tracking causes
 Needs the cluster and image (`make image`).
 
 Usage: python benchmarks/zero_downtime.py [--rate 500] [--disruptions rollout,delete]
-       [--presets zero-downtime,naive] [--connections new,keep-alive] [--pool 16]
+       [--presets zero-downtime,naive] [--through service,gateway]
+       [--connections new,keep-alive] [--pool 16]
        [--suffix=-before]
 """
 
@@ -25,17 +28,22 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import time
 import uuid
 
 from image import IMAGE, ROOT
 from probe_demo.check.registry import NAMES
 
+sys.path.insert(0, str(ROOT / "tools"))
+from front_door import front_door
+
 CHART = ROOT / "charts" / "probe-demo"
 IMAGES = ROOT / "docs" / "images"
 DISRUPTIONS = list(NAMES)
 PRESETS = {"zero-downtime": "zero-downtime", "naive": "naive-rollout"}
 CONNECTIONS = ["new", "keep-alive"]
+PATHS = ["service", "gateway"]  # how the load enters: the Service, or the Gateway's route
 
 
 def sh(*command: str, timeout: float = 600) -> str:
@@ -46,26 +54,37 @@ def sh(*command: str, timeout: float = 600) -> str:
     return result.stdout
 
 
-def picture_name(preset: str, disruption: str, connections: str, suffix: str) -> str:
+def picture_name(preset: str, disruption: str, path: str, connections: str,
+                 suffix: str) -> str:
+    door = "" if path == "service" else f"-{path}"
     mode = "" if connections == "new" else f"-{connections}"
-    return f"rollout-{preset}-{disruption}{mode}{suffix}.svg"
+    return f"rollout-{preset}-{disruption}{door}{mode}{suffix}.svg"
 
 
-def one_run(preset: str, disruption: str, rate: float, after: float, connections: str,
-            pool: int, picture: str) -> dict:
+def one_run(preset: str, disruption: str, rate: float, after: float, path: str,
+            connections: str, pool: int, picture: str) -> dict:
     namespace = f"bench-{preset}-{disruption}-{uuid.uuid4().hex[:4]}"
     sh("kubectl", "create", "namespace", namespace)
     try:
+        route, url, host = [], "http://demo-probe-demo/status", ""
+        if path == "gateway":
+            door, name = front_door(), f"{namespace}.probe-demo.test"
+            route = ["--set", "httpRoute.enabled=true",
+                     "--set", f"httpRoute.parentRefs[0].name={door.gateway}",
+                     "--set", f"httpRoute.parentRefs[0].namespace={door.namespace}",
+                     "--set", f"httpRoute.hostnames[0]={name}"]
+            url, host = f"{door.url}/status", f"--host {name} --front-door-api {door.api_url} "
         sh("helm", "install", "demo", str(CHART), "-n", namespace, "-f",
            str(CHART / "presets" / f"{PRESETS[preset]}.yaml"), "--set", "tests.enabled=false",
            "--set", "rolloutCheck.enabled=true",
-           "--set", f"rolloutCheck.disruptions={{{disruption}}}",
+           "--set", f"rolloutCheck.disruptions={{{disruption}}}", *route,
            "--wait", "--timeout", "180s")
         clients = "new connections" if connections == "new" else \
             f"{pool} keep-alive connections"
-        title = f"{preset} preset, {disruption}, {rate:g} requests/s on {clients}"
+        title = (f"{preset} preset, {disruption}, {rate:g} requests/s through the {path} on "
+                 f"{clients}")
         check = (f"probe-demo check --deployment demo-probe-demo -n {namespace} "
-                 f"--url http://demo-probe-demo/status --rate {rate:g} --timeout 3 "
+                 f"--url {url} {host}--rate {rate:g} --timeout 3 "
                  f"--connections {connections} --pool {pool} "
                  f"--disruptions {disruption} --after {after:g} --json /tmp/result.json "
                  f"--timeline /tmp/timeline.svg --title '{title}' > /tmp/log 2>&1; "
@@ -91,7 +110,7 @@ def one_run(preset: str, disruption: str, rate: float, after: float, connections
         IMAGES.mkdir(parents=True, exist_ok=True)
         (IMAGES / picture).write_text(
             sh("kubectl", "exec", "-n", namespace, "check", "--", "cat", "/tmp/timeline.svg"))
-        print(f"--- {preset} / {disruption} / {connections}: {result['failures']} of "
+        print(f"--- {preset} / {disruption} / {path} / {connections}: {result['failures']} of "
               f"{result['attempts']} failed", flush=True)
         if result["explanation"]:
             print("\n".join(result["explanation"]), flush=True)
@@ -107,6 +126,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--disruptions", default=",".join(DISRUPTIONS))
     parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument("--through", default=",".join(PATHS),
+                        help="how the load enters: service, gateway")
     parser.add_argument("--connections", default=",".join(CONNECTIONS))
     parser.add_argument("--pool", type=int, default=16,
                         help="keep-alive connections the load holds open")
@@ -120,56 +141,63 @@ def main() -> int:
     disruptions = args.disruptions.split(",")
     presets = args.presets.split(",")
     modes = args.connections.split(",")
+    paths = args.through.split(",")
     for flag, names, known in (("--disruptions", disruptions, DISRUPTIONS),
                                ("--presets", presets, list(PRESETS)),
+                               ("--through", paths, PATHS),
                                ("--connections", modes, CONNECTIONS)):
         unknown = [name for name in names if name not in known]
         if unknown:
             raise SystemExit(f"{flag}: unknown {', '.join(unknown)}; choose from {known}")
 
-    figures: dict[str, dict[str, dict[str, dict]]] = {}
+    # figures[disruption][preset][path][connections]
+    figures: dict[str, dict[str, dict[str, dict[str, dict]]]] = {}
     for disruption in disruptions:
         for preset in presets:
-            for mode in modes:
-                result = one_run(preset, disruption, args.rate, args.after, mode, args.pool,
-                                 picture_name(preset, disruption, mode, args.suffix))
-                row = result["disruptions"][0]
-                figures.setdefault(disruption, {}).setdefault(preset, {})[mode] = {
-                    "attempts": result["attempts"], "failures": result["failures"],
-                    "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
+            for path in paths:
+                for mode in modes:
+                    result = one_run(preset, disruption, args.rate, args.after, path, mode,
+                                     args.pool, picture_name(preset, disruption, path, mode,
+                                                             args.suffix))
+                    row = result["disruptions"][0]
+                    figures.setdefault(disruption, {}).setdefault(preset, {}).setdefault(
+                        path, {})[mode] = {
+                        "attempts": result["attempts"], "failures": result["failures"],
+                        "kinds": row["failure_kinds"], "settle_s": row["seconds_to_settle"]}
 
     late = None
-    if args.late > 0 and "naive" in presets and "new" in modes:
-        late = one_run("naive", "rollout", args.rate, args.late, "new", args.pool,
+    if args.late > 0 and "naive" in presets and "new" in modes and "service" in paths:
+        late = one_run("naive", "rollout", args.rate, args.late, "service", "new", args.pool,
                        picture=f"rollout-naive-rollout-late{args.suffix}.svg")
 
-    columns = [(preset, mode) for preset in presets for mode in modes]
-    print(f"\n{args.rate:g} requests/s through the Service: failed / attempts "
-          f"(keep-alive: a pool of {args.pool})")
-    print(f"{'disruption':<12}" + "".join(f"{f'{p} {m}':>26}" for p, m in columns))
+    columns = [(preset, path, mode) for preset in presets for path in paths for mode in modes]
+    print(f"\n{args.rate:g} requests/s: failed / attempts (keep-alive: a pool of {args.pool})")
+    print(f"{'disruption':<12}" + "".join(f"{f'{p} {t} {m}':>34}" for p, t, m in columns))
     for disruption, by_preset in figures.items():
-        cells = [f"{by_preset[p][m]['failures']:,} / {by_preset[p][m]['attempts']:,}"
-                 for p, m in columns]
-        print(f"{disruption:<12}" + "".join(f"{cell:>26}" for cell in cells))
-    for preset, mode in columns:
-        attempts = sum(by_preset[preset][mode]["attempts"] for by_preset in figures.values())
-        failures = sum(by_preset[preset][mode]["failures"] for by_preset in figures.values())
-        print(f"{preset}, {mode} connections: {failures:,} of {attempts:,} requests failed "
-              f"across {', '.join(figures)}")
+        cells = [f"{by_preset[p][t][m]['failures']:,} / {by_preset[p][t][m]['attempts']:,}"
+                 for p, t, m in columns]
+        print(f"{disruption:<12}" + "".join(f"{cell:>34}" for cell in cells))
+    for preset, path, mode in columns:
+        runs = [by_preset[preset][path][mode] for by_preset in figures.values()]
+        print(f"{preset}, through the {path}, {mode} connections: "
+              f"{sum(r['failures'] for r in runs):,} of {sum(r['attempts'] for r in runs):,} "
+              f"requests failed across {', '.join(figures)}")
     for disruption, by_preset in figures.items():
-        for preset, mode in columns:
-            kinds = by_preset[preset][mode]["kinds"]
+        for preset, path, mode in columns:
+            kinds = by_preset[preset][path][mode]["kinds"]
             if kinds:
                 shown = ", ".join(f"{k} {n}" for k, n in kinds.items())
-                print(f"  {disruption} / {preset} / {mode}: {shown}")
+                print(f"  {disruption} / {preset} / {path} / {mode}: {shown}")
     if late is not None:
         print(f"naive rollout with {args.late:g}s of load after it: {late['failures']:,} of "
               f"{late['attempts']:,} failed; {IMAGES}/rollout-naive-rollout-late"
               f"{args.suffix}.svg")
-    print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>[-keep-alive]{args.suffix}.svg")
-    print(json.dumps({d: {p: {m: {"attempts": f["attempts"], "failures": f["failures"]}
-                              for m, f in by_mode.items()}
-                          for p, by_mode in by_preset.items()}
+    print(f"timelines: {IMAGES}/rollout-<preset>-<disruption>[-gateway][-keep-alive]"
+          f"{args.suffix}.svg")
+    print(json.dumps({d: {p: {t: {m: {"attempts": f["attempts"], "failures": f["failures"]}
+                                  for m, f in by_mode.items()}
+                              for t, by_mode in by_path.items()}
+                          for p, by_path in by_preset.items()}
                       for d, by_preset in figures.items()}))
     return 0
 

@@ -17,6 +17,7 @@ class FrontDoor:
     gateway: str
     namespace: str
     url: str  # as pods reach it
+    api_url: str  # Traefik's API (the servers it routes to), as pods reach it
     ingress_class: str
     node_port: int  # its HTTP port on the node, as the host reaches it
     api_node_port: int  # Traefik's API on the node
@@ -36,7 +37,8 @@ def front_door() -> FrontDoor:
     service = next(d for d in docs if d["kind"] == "Service")
     ports = {p["name"]: p for p in service["spec"]["ports"]}
     ingress_class = next(d for d in docs if d["kind"] == "IngressClass")
+    host = f"http://{service['metadata']['name']}.{service['metadata']['namespace']}"
     return FrontDoor(gateway["metadata"]["name"], gateway["metadata"]["namespace"],
-                     f"http://{service['metadata']['name']}.{service['metadata']['namespace']}"
-                     f":{ports['web']['port']}", ingress_class["metadata"]["name"],
-                     ports["web"]["nodePort"], ports["traefik"]["nodePort"])
+                     f"{host}:{ports['web']['port']}", f"{host}:{ports['traefik']['port']}",
+                     ingress_class["metadata"]["name"], ports["web"]["nodePort"],
+                     ports["traefik"]["nodePort"])

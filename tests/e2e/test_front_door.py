@@ -25,7 +25,8 @@ def through_the_gateway(host: str) -> list[str]:
     door = front_door()
     return ["httpRoute.enabled=true", f"httpRoute.parentRefs[0].name={door.gateway}",
             f"httpRoute.parentRefs[0].namespace={door.namespace}",
-            f"httpRoute.hostnames[0]={host}", f"rolloutCheck.url={door.url}"]
+            f"httpRoute.hostnames[0]={host}", f"rolloutCheck.url={door.url}",
+            f"rolloutCheck.frontDoorApi={door.api_url}"]
 
 
 def through_an_ingress(host: str) -> list[str]:
@@ -64,3 +65,5 @@ def test_the_naive_preset_loses_requests_through_the_gateway(install):
     assert not passed, log
     rows = disruption_rows(log)
     assert rows["rollout"][1] > 0, log
+    # The gateway's own view is on the timeline: when it stopped routing to each old pod.
+    assert "front door stopped routing here" in log, log

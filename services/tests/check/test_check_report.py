@@ -197,3 +197,15 @@ def test_rewording_the_labels_changes_no_decision(monkeypatch):
     reworded = [(mark.label, mark.labelled) for lane in report.lanes(result)
                 for mark in lane.marks if mark.label.startswith("reworded")]
     assert reworded and any(labelled for _, labelled in reworded)
+
+
+def test_the_front_door_stopping_to_route_is_a_labelled_mark_on_the_pods_lane():
+    result = naive_result([ok(1, 0.5)], extra_events=[
+        Event(T0 - 10, OLD, E.FRONT_DOOR, routed=True),
+        Event(T0 + 6.8, OLD, E.FRONT_DOOR, routed=False)])
+    old = next(lane for lane in report.lanes(result) if lane.label.endswith("11111"))
+    door = [(round(mark.at, 3), mark.label, mark.labelled) for mark in old.marks
+            if mark.label.startswith("front door")]
+    assert door == [(6.8, "front door stopped routing here", True)]  # the start: before 0
+    assert any("front door stopped routing here" in line
+               for line in report.text_timeline(result))

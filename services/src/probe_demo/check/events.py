@@ -24,6 +24,7 @@ class EventKind(enum.Enum):
     SERVER = "server"
     DISRUPTION_BEGINS = "disruption begins"
     DISRUPTION_SETTLED = "disruption settled"
+    FRONT_DOOR = "front door"  # a front door began or stopped routing to the pod
     NOTE = "note"
 
 
@@ -55,6 +56,7 @@ class Event:
     server: ServerEvent | None = None  # SERVER: which of the server's events
     count: int | None = None  # SERVER: connections told to close, or sent GOAWAY
     endpoint: EndpointConditions | None = None  # ENDPOINT: None once removed
+    routed: bool | None = None  # FRONT_DOOR: whether the front door now routes to the pod
 
     def words(self) -> str:
         """The event as the text timeline writes it (after the pod's name)."""
@@ -62,6 +64,8 @@ class Event:
             return server_label(self)
         if self.kind is EventKind.ENDPOINT:
             return "endpoint " + (self.endpoint.words() if self.endpoint else "removed")
+        if self.kind is EventKind.FRONT_DOOR:
+            return "front door routes here" if self.routed else "front door stopped routing here"
         if self.kind in (EventKind.DISRUPTION_BEGINS, EventKind.DISRUPTION_SETTLED):
             return f"disruption {self.detail} {self.kind.value.split()[-1]}"
         return f"{self.kind.value} {self.detail}".strip()

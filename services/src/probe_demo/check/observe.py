@@ -13,6 +13,8 @@ import datetime
 import json
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +27,8 @@ from probe_demo.check.events import EndpointConditions, Event, EventKind, server
 
 SERVER_CONTAINER = "server"
 WATCH_SECONDS = 5  # a watch ends this often so that stop() is seen
+FRONT_DOOR_POLL_SECONDS = 0.25
+MAX_FRONT_DOOR_ANSWER = 16 << 20  # bytes of the front door's API answer read at most
 
 
 def is_test_pod(pod: Any) -> bool:
@@ -68,7 +72,7 @@ def _log_time(text: str) -> float | None:
 
 class Observer:
     def __init__(self, cluster: Cluster, selector: str, service: str,
-                 follow_logs: bool = True) -> None:
+                 follow_logs: bool = True, front_door_api: str | None = None) -> None:
         self.cluster = cluster
         self.selector = selector
         self.service = service
@@ -79,6 +83,9 @@ class Observer:
         self._endpoints: dict[str, EndpointConditions] = {}
         self._slice_of: dict[str, str] = {}  # pod -> the EndpointSlice that lists it
         self._followed: set[str] = set()
+        self.front_door_api = front_door_api
+        self._ip_of: dict[str, str] = {}  # pod -> its IP
+        self._routed: set[str] = set()  # pods the front door routes to
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -93,6 +100,8 @@ class Observer:
                     self.selector, self._on_pod)
         self._spawn(self._watch, "endpointslices", self._list_slices,
                     f"kubernetes.io/service-name={self.service}", self._on_slice)
+        if self.front_door_api:
+            self._spawn(self._poll_front_door)
 
     def _list_slices(self, namespace: str, **options: Any) -> Any:
         # EndpointSlices are read as plain JSON, not as the client's models: the model
@@ -177,6 +186,8 @@ class Observer:
             if state["exited"] and not before["exited"]:
                 self.events.append(Event(now, name, EventKind.EXITED, state["exited"]))
             self._pods[name] = state
+            if pod.status.pod_ip:
+                self._ip_of[name] = pod.status.pod_ip
             start_logs = self.follow_logs and name not in self._followed and pod.spec.node_name
             if start_logs:
                 self._followed.add(name)
@@ -204,6 +215,31 @@ class Observer:
                     del self._endpoints[key]
             for pod in seen:
                 self._slice_of[pod] = owner
+
+    def _poll_front_door(self) -> None:
+        """Which pods the front door routes to, from its own API (Traefik's lists each
+        service's servers), every FRONT_DOOR_POLL_SECONDS: it watches the EndpointSlices
+        itself and applies changes on its own schedule."""
+        url = self.front_door_api.rstrip("/") + "/api/http/services"
+        while not self._stop.wait(FRONT_DOOR_POLL_SECONDS):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    services = json.loads(answer.read(MAX_FRONT_DOOR_ANSWER))
+            except (OSError, ValueError) as err:
+                if not any(e.startswith("front door API") for e in self.errors):
+                    self.errors.append(f"front door API {url}: {err}")
+                continue
+            addresses = {urllib.parse.urlsplit(server.get("url", "")).hostname
+                         for service in services if isinstance(service, dict)
+                         for server in (service.get("loadBalancer") or {}).get("servers") or []
+                         if isinstance(server, dict)}
+            now = time.time()
+            with self._lock:
+                routed = {pod for pod, ip in self._ip_of.items() if ip in addresses}
+                for pod in sorted(routed ^ self._routed):
+                    self.events.append(Event(now, pod, EventKind.FRONT_DOOR,
+                                             routed=pod in routed))
+                self._routed = routed
 
     def _forget_slices_except(self, names: set[str]) -> None:
         now = time.time()

@@ -28,6 +28,9 @@ class CheckOptions:
                                    "API's service proxy: an Ingress, a LoadBalancer, a node "
                                    "port, or the Service's own name in a cluster")
     path: str = option("/status", "path for the service proxy's load")
+    front_door_api: str | None = option(
+        None, "the front door's own API, e.g. http://traefik.traefik:9000 (Traefik's): the "
+              "timeline shows when it began and stopped routing to each pod", metavar="URL")
     rate: float = option(50.0, "requests a second", finite_number, "above 0")
     timeout: float = option(3.0, "seconds one request may take", finite_number, "above 0")
     host: str | None = option(**HOST)
@@ -61,8 +64,9 @@ class CheckOptions:
             raise ConfigError(f"--connections={self.connections} needs --url: through the "
                               "Kubernetes API's service proxy, the API server holds the "
                               "connections to the pods, not this client")
-        if self.url:
-            try:
-                Target.parse(self.url)
-            except ValueError as err:
-                raise ConfigError(f"--url: {err}") from None
+        for name, url in (("--url", self.url), ("--front-door-api", self.front_door_api)):
+            if url:
+                try:
+                    Target.parse(url)
+                except ValueError as err:
+                    raise ConfigError(f"{name}: {err}") from None

@@ -84,6 +84,9 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
                 if at(result, event) >= 0:  # not what happened before the load began
                     lane.marks.append(timeline.Mark(t, event.words(),
                                                     event.server in LABELLED_SERVER_EVENTS))
+            elif event.kind is EventKind.FRONT_DOOR:
+                if at(result, event) >= 0:  # its stop is labelled, its start a tick
+                    lane.marks.append(timeline.Mark(t, event.words(), not event.routed))
             elif event.kind is EventKind.ENDPOINT:
                 new_endpoint = _endpoint_lane(event)
                 if new_endpoint != endpoint:

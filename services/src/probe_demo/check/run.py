@@ -110,7 +110,7 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
         f"{f' (Host: {options.host})' if options.host else ''}, {clients}; disruptions: "
         f"{', '.join(options.disruptions)}")
 
-    observer = Observer(cluster, selector, service)
+    observer = Observer(cluster, selector, service, front_door_api=options.front_door_api)
     observer.start()
     load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher,
                    connections=options.connections, pool_size=options.pool,
