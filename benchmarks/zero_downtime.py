@@ -69,9 +69,7 @@ def one_run(preset: str, disruption: str, rate: float, after: float, path: str,
         route, url, host = [], "http://demo-probe-demo/status", ""
         if path == "gateway":
             door, name = front_door(), f"{namespace}.probe-demo.test"
-            route = ["--set", "httpRoute.enabled=true",
-                     "--set", f"httpRoute.parentRefs[0].name={door.gateway}",
-                     "--set", f"httpRoute.parentRefs[0].namespace={door.namespace}",
+            route = ["-f", str(CHART / "presets" / "front-door.yaml"),
                      "--set", f"httpRoute.hostnames[0]={name}"]
             url, host = f"{door.url}/status", f"--host {name} --front-door-api {door.api_url} "
         sh("helm", "install", "demo", str(CHART), "-n", namespace, "-f",

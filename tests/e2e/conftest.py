@@ -60,14 +60,15 @@ def namespace(request) -> Iterator[Callable[..., str]]:
 
 @pytest.fixture
 def install(namespace) -> Callable[..., Release]:
-    """install(preset, *sets, wait=True, ns_labels=None): helm install into a fresh namespace."""
+    """install(preset or [presets], *sets, wait=True, ns_labels=None): helm install into a
+    fresh namespace, the presets layered in order."""
 
-    def do_install(preset: str | None, *sets: str, wait: bool = True,
+    def do_install(preset: str | list[str] | None, *sets: str, wait: bool = True,
                    ns_labels: dict[str, str] | None = None) -> Release:
         release = Release(name="demo", namespace=namespace(ns_labels))
         args = ["install", release.name, str(CHART), "-n", release.namespace]
-        if preset:
-            args += values_args(PRESETS / f"{preset}.yaml")
+        for name in [preset] if isinstance(preset, str) else preset or []:
+            args += values_args(PRESETS / f"{name}.yaml")
         args += set_args(list(sets))
         if wait:
             args += ["--wait", "--timeout", "180s"]

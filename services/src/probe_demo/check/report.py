@@ -176,13 +176,17 @@ def explain(result: CheckResult) -> list[str]:
         return []
     fresh: list[Attempt] = []
     stale: list[Attempt] = []
+    # Through a front door the load's connections end at the front door, not at the pods:
+    # its own connections to the pods are the front door's to explain (the lanes show when
+    # it routed where), and a source port of ours says nothing about them.
+    direct = not (result.options.host or result.options.front_door_api)
     first_failed: dict[int, float] = {}  # source port -> its first failed request
     last_failed: dict[int, float] = {}  # source port -> its latest failed request
     for attempt in failed:
         port = attempt.local_port
         # A kept-alive connection keeps its port by design; only a new connection from a
         # port that failed before points at a stale tracking entry.
-        stale_port = (not attempt.reused and attempt.error in STALE_PORT_ERRORS
+        stale_port = (direct and not attempt.reused and attempt.error in STALE_PORT_ERRORS
                       and port in last_failed
                       and attempt.started - last_failed[port] < STALE_PORT_SECONDS)
         (stale if stale_port else fresh).append(attempt)
@@ -193,10 +197,13 @@ def explain(result: CheckResult) -> list[str]:
     for burst in _bursts(fresh):
         begin, end = burst[0].started, burst[-1].started
         reasons = (_not_sent(burst) + _pinned_connections(result, burst)
-                   + _listed_while_gone(result, begin, end) + _none_ready(result, begin, end))
+                   + _listed_while_gone(result, begin, end)
+                   + _routed_while_gone(result, begin, end) + _none_ready(result, begin, end))
         if not reasons:
             reasons = ["no endpoint was listed for a stopped server at that moment and no "
-                       "source port was reused; see the timeline"]
+                       "source port was reused; see the timeline" if direct else
+                       "the front door answered or timed out with no endpoint listed and no "
+                       "route to a stopped server the check saw; see the timeline"]
         told.append((begin, [_headline(burst, 1), *(f"    {r}" for r in reasons)]))
     if stale:
         first = min(first_failed[a.local_port] for a in stale)
@@ -275,6 +282,36 @@ def _none_ready(result: CheckResult, begin: float, end: float) -> list[str]:
             return [f"the Service had no ready endpoint from {since:.1f}s {shown}: every pod "
                     "was gone or not ready yet"]
     return []
+
+
+def _routed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
+    """Pods the front door still routed to after their server had stopped listening or
+    their container had exited, during [begin - 1, end] (from --front-door-api)."""
+    stopped: dict[str, float] = {}
+    routed_until: dict[str, float] = {}
+    routed: set[str] = set()
+    for event in result.events:
+        t = at(result, event)
+        if _takes_no_connections(event):
+            stopped.setdefault(event.pod, t)
+        elif event.kind is EventKind.FRONT_DOOR:
+            if event.routed:
+                routed.add(event.pod)
+                routed_until.pop(event.pod, None)
+            elif event.pod in routed:
+                routed_until[event.pod] = t
+    reasons = []
+    for pod, gone in stopped.items():
+        if pod not in routed:
+            continue
+        until = routed_until.get(pod, float("inf"))
+        if until > gone and gone <= end and until >= begin - 1:
+            shown = "to the end" if until == float("inf") else f"until {until:.1f}s"
+            reasons.append(f"pod {short(pod)}: its server stopped at {gone:.1f}s but the "
+                           f"front door routed to it {shown}: it applies endpoint changes "
+                           "on its own schedule, so a pod must keep serving longer than "
+                           "that lag (rollout.preStop)")
+    return reasons
 
 
 def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
