@@ -62,3 +62,42 @@ def test_an_unreachable_front_door_api_is_one_error_and_no_events(monkeypatch):
     watcher.stop()
     assert len(watcher.errors) == 1 and watcher.errors[0].startswith("front door API")
     assert not watcher.sorted_events()
+
+
+def test_the_load_begins_once_the_front_door_answers(monkeypatch):
+    """A route a front door has not picked up yet answers 503: no disruption's doing."""
+    from probe_demo.check import run
+    from probe_demo.check.options import CheckOptions
+
+    monkeypatch.setattr(run, "FIRST_ANSWER_RETRY_SECONDS", 0.01)
+    answers = [503, 503, 200]
+
+    def fetcher(attempt, timeout):
+        attempt.status = answers.pop(0)
+        return attempt
+
+    said: list[str] = []
+    run._first_answer("http://gw/status", fetcher, CheckOptions(), said.append)
+    assert answers == []
+    assert said == ["waiting for http://gw/status to answer before the load begins (it said "
+                    "HTTP 503)", "http://gw/status answers: the load begins"]
+
+
+def test_an_address_that_never_answers_is_one_error_naming_it(monkeypatch):
+    import pytest
+
+    from probe_demo.check import run
+    from probe_demo.check.errors import CheckError
+    from probe_demo.check.options import CheckOptions
+
+    monkeypatch.setattr(run, "FIRST_ANSWER_RETRY_SECONDS", 0.01)
+
+    def fetcher(attempt, timeout):
+        attempt.error = "connection refused"
+        return attempt
+
+    with pytest.raises(CheckError, match=r"^http://gw/status did not answer within "
+                                         r"--settle-timeout \(0.1 s\); it said connection "
+                                         r"refused$"):
+        run._first_answer("http://gw/status", fetcher, CheckOptions(settle_timeout=0.1),
+                          lambda line: None)

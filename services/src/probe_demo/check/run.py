@@ -20,9 +20,11 @@ from probe_demo.check.events import Event, EventKind
 from probe_demo.check.observe import Observer
 from probe_demo.check.options import CheckOptions
 from probe_demo.check.proxy import ServiceProxy
-from probe_demo.client.attempt import Attempt
-from probe_demo.client.load import LoadRun
+from probe_demo.client.attempt import Attempt, Target
+from probe_demo.client.load import LoadRun, fetch
 from probe_demo.client.summary import summarize
+
+FIRST_ANSWER_RETRY_SECONDS = 0.5
 
 
 @dataclass
@@ -83,6 +85,37 @@ def _preflight(cluster: Cluster, deployment: str, names: list[str]) -> None:
                              f"{', '.join(needed_by) if needed_by else 'the check'} needs")
 
 
+def _first_answer(url: str, fetcher: Callable[[Attempt, float], Attempt] | None,
+                  options: CheckOptions, say: Callable[[str], None]) -> None:
+    """Wait, up to --settle-timeout, until the load's address answers once before the load
+    is counted: a front door applies a new route on its own schedule (Traefik every 2 s)
+    and answers 503 until then, which is no disruption's doing."""
+    if url.startswith("grpc://"):
+        return  # a gRPC channel to the Service itself: nothing in between to wait for
+    if fetcher is None:
+        target = Target.parse(url, options.host)
+
+        def fetcher(attempt: Attempt, timeout: float) -> Attempt:
+            return fetch(target, attempt, timeout)
+
+    deadline = time.monotonic() + options.settle_timeout
+    waited = False
+    while True:
+        attempt = fetcher(Attempt(0, 0.0, {}), options.timeout)
+        if attempt.ok:
+            if waited:
+                say(f"{url} answers: the load begins")
+            return
+        if time.monotonic() > deadline:
+            raise CheckError(f"{url} did not answer within --settle-timeout "
+                             f"({options.settle_timeout:g} s); it said {attempt.outcome}")
+        if not waited:
+            say(f"waiting for {url} to answer before the load begins (it said "
+                f"{attempt.outcome})")
+            waited = True
+        time.sleep(FIRST_ANSWER_RETRY_SECONDS)
+
+
 def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> CheckResult:
     cluster = Cluster(options.namespace, options.context)
     deployment = options.deployment or (
@@ -110,6 +143,7 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
         f"{f' (Host: {options.host})' if options.host else ''}, {clients}; disruptions: "
         f"{', '.join(options.disruptions)}")
 
+    _first_answer(url, fetcher, options, say)
     observer = Observer(cluster, selector, service, front_door_api=options.front_door_api)
     observer.start()
     load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher,
