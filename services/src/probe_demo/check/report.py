@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from probe_demo import timeline
@@ -284,66 +285,60 @@ def _none_ready(result: CheckResult, begin: float, end: float) -> list[str]:
     return []
 
 
-def _routed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
-    """Pods the front door still routed to after their server had stopped listening or
-    their container had exited, during [begin - 1, end] (from --front-door-api)."""
+def _sent_to_while_gone(result: CheckResult, begin: float, end: float,
+                        sends: Callable[[Event], bool | None],
+                        slack: float = 0.0) -> list[tuple[str, float, float]]:
+    """(pod, when its server stopped, until when it was still sent requests) for pods that
+    were sent requests after their server had stopped listening or their container had
+    exited, during [begin - 1, end + slack]. `sends(event)`: True when the event starts
+    requests going to its pod, False when it stops them, None when it says nothing."""
     stopped: dict[str, float] = {}
-    routed_until: dict[str, float] = {}
-    routed: set[str] = set()
+    sent_since: dict[str, float] = {}
+    sent_until: dict[str, float] = {}
     for event in result.events:
         t = at(result, event)
         if _takes_no_connections(event):
             stopped.setdefault(event.pod, t)
-        elif event.kind is EventKind.FRONT_DOOR:
-            if event.routed:
-                routed.add(event.pod)
-                routed_until.pop(event.pod, None)
-            elif event.pod in routed:
-                routed_until[event.pod] = t
-    reasons = []
-    for pod, gone in stopped.items():
-        if pod not in routed:
             continue
-        until = routed_until.get(pod, float("inf"))
-        if until > gone and gone <= end and until >= begin - 1:
-            shown = "to the end" if until == float("inf") else f"until {until:.1f}s"
-            reasons.append(f"pod {short(pod)}: its server stopped at {gone:.1f}s but the "
-                           f"front door routed to it {shown}: it applies endpoint changes "
-                           "on its own schedule, so a pod must keep serving longer than "
-                           "that lag (rollout.preStop)")
-    return reasons
+        said = sends(event)
+        if said is True:
+            sent_since.setdefault(event.pod, t)
+            sent_until.pop(event.pod, None)
+        elif said is False and event.pod in sent_since and event.pod not in sent_until:
+            sent_until[event.pod] = t
+    found = []
+    for pod, gone in stopped.items():
+        until = sent_until.get(pod, float("inf"))
+        if pod in sent_since and gone < until and gone <= end + slack and until >= begin - 1:
+            found.append((pod, gone, until))
+    return found
+
+
+def _routed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
+    """Pods the front door still routed to after their server had stopped (from
+    --front-door-api)."""
+    routed = _sent_to_while_gone(result, begin, end, lambda event: event.routed
+                                 if event.kind is EventKind.FRONT_DOOR else None)
+    return [f"pod {short(pod)}: its server stopped at {gone:.1f}s but the front door routed "
+            f"to it {'to the end' if until == float('inf') else f'until {until:.1f}s'}: it "
+            "applies endpoint changes on its own schedule, so a pod must keep serving "
+            "longer than that lag (rollout.preStop)" for pod, gone, until in routed]
 
 
 def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
-    """Pods whose endpoint was listed as ready or serving while their server had already
-    stopped listening or their container had exited, during [begin - 1, end]."""
-    stopped: dict[str, float] = {}
-    listed_since: dict[str, float] = {}
-    listed_until: dict[str, float] = {}
-    for event in result.events:
-        t = at(result, event)
-        if _takes_no_connections(event):
-            stopped.setdefault(event.pod, t)
-        elif event.kind is EventKind.ENDPOINT:
-            state = _endpoint_lane(event)
-            if state in LISTED_FOR_TRAFFIC:
-                listed_since.setdefault(event.pod, t)
-                listed_until.pop(event.pod, None)
-            elif event.pod in listed_since and event.pod not in listed_until:
-                listed_until[event.pod] = t
-    reasons = []
-    for pod, gone in stopped.items():
-        if pod not in listed_since:
-            continue
-        until = listed_until.get(pod, float("inf"))
-        # Half a second of slack: the server's log times and the client's clock differ a
-        # little, and a connection refused as the socket closes precedes the log line.
-        if gone < until and gone <= end + 0.5 and until >= begin - 1:
-            shown = "still listed" if until == float("inf") else f"listed until {until:.1f}s"
-            reasons.append(f"pod {short(pod)}: its server stopped at {gone:.1f}s but its "
-                           f"endpoint was {shown} as ready or serving, so the Service kept "
-                           "sending it requests")
-    return reasons
+    """Pods whose endpoint was listed as ready or serving after their server had stopped.
+    Half a second of slack: the server's log times and the client's clock differ a little,
+    and a connection refused as the socket closes precedes the log line."""
+
+    def listed(event: Event) -> bool | None:
+        if event.kind is not EventKind.ENDPOINT:
+            return None
+        return _endpoint_lane(event) in LISTED_FOR_TRAFFIC
+
+    return [f"pod {short(pod)}: its server stopped at {gone:.1f}s but its endpoint was "
+            f"{'still listed' if until == float('inf') else f'listed until {until:.1f}s'} "
+            "as ready or serving, so the Service kept sending it requests"
+            for pod, gone, until in _sent_to_while_gone(result, begin, end, listed, 0.5)]
 
 
 def text_timeline(result: CheckResult) -> list[str]:
