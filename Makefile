@@ -85,7 +85,7 @@ demo: venv image ## bring up the cluster and install the zero-downtime scenario
 	kubectl get pods -l app.kubernetes.io/instance=demo -o wide
 	@echo "KUBECONFIG=$(KUBECONFIG)  (export it to use kubectl and helm directly)"
 
-chart-docs: venv chart-tools ## regenerate the chart's README table, variants.json, disruptions.json, the schema's disruption enum
+chart-docs: venv chart-tools ## regenerate the README table and what the chart takes from the package (tools/chart_variants.py)
 	helm-docs --chart-search-root charts --template-files README.md.gotmpl
 	python tools/chart_variants.py
 

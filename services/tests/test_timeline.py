@@ -1,3 +1,4 @@
+import itertools
 import xml.etree.ElementTree as ET
 
 from probe_demo import timeline
@@ -56,3 +57,23 @@ def test_html_wraps_the_svg(tmp_path):
     text = path.read_text()
     assert text.startswith("<!doctype html>")
     assert "<svg" in text and "<pre>report</pre>" in text
+
+
+def test_long_mark_labels_on_one_lane_never_overlap():
+    states = timeline.LaneState
+    labels = ["front door stopped routing here", "stopped listening (told 5 to close)",
+              "draining"]
+    lane = timeline.Lane("pod-a", [(0.0, 10.0, states.READY)],
+                         [timeline.Mark(at, label, labelled=True)
+                          for at, label in zip((4.0, 5.3, 6.6), labels, strict=True)])
+    root = ET.fromstring(timeline.render_svg([attempt(1, 0.1), attempt(2, 9.5)], "t",
+                                             lanes=[lane]))
+    texts = [(float(t.get("x")), float(t.get("y")), t.text) for t in root.iter(f"{SVG}text")
+             if t.get("class") == "mark-label"]
+    by_row: dict[float, list] = {}
+    for x, y, text in texts:
+        by_row.setdefault(y, []).append((x, text))
+    for row in by_row.values():
+        row.sort()
+        for (x1, text1), (x2, _) in itertools.pairwise(row):
+            assert x1 + timeline.LABEL_CHAR_PX * len(text1) <= x2, row

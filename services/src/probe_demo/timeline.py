@@ -51,7 +51,8 @@ class LaneState(enum.Enum):
 WIDTH = 1000
 LEFT, RIGHT, TOP = 150, 230, 40
 PLOT_H, LANE_H, AXIS_H = 200, 46, 40
-LABEL_GAP = 75  # px a label needs before the next one may share its row
+LABEL_GAP = 75  # px a label needs at least before the next one may share its row
+LABEL_CHAR_PX = 5.2  # px a character of a mark's label takes at its font size (9)
 LEGEND_CHARS = 30  # characters a legend line holds in the RIGHT margin
 
 
@@ -173,7 +174,7 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
             row = next((r for r, end in enumerate(row_ends) if end <= x(at)), None)
             if row is None:
                 continue
-            row_ends[row] = x(at) + LABEL_GAP
+            row_ends[row] = x(at) + max(LABEL_GAP, LABEL_CHAR_PX * len(label) + 6)
             parts.append(f'<text class="mark-label" x="{x(at) + 2:.2f}" '
                          f'y="{top + 29 + 9 * row}" font-size="9">{html.escape(label)}</text>')
     bottom = axis_y + lanes_h
