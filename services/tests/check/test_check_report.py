@@ -212,12 +212,15 @@ def test_the_front_door_stopping_to_route_is_a_labelled_mark_on_the_pods_lane():
 
 
 def test_failures_while_the_front_door_still_routed_to_a_stopped_server_are_explained():
-    result = naive_result([ok(1, 0.5), failed(2, 5.2, "timeout"), failed(3, 5.4, "timeout",
-                                                                         port=40002)],
+    pinned = failed(4, 5.3, "timeout")
+    pinned.reused, pinned.connection_pod = True, OLD
+    result = naive_result([ok(1, 0.5), failed(2, 5.2, "timeout"), pinned,
+                           failed(3, 5.4, "timeout", port=40002)],
                           extra_events=[Event(T0 - 10, OLD, E.FRONT_DOOR, routed=True),
                                         Event(T0 + 6.1, OLD, E.FRONT_DOOR, routed=False)])
     result.options.front_door_api = "http://traefik.traefik:9000"
     why = "\n".join(report.explain(result))
     assert "its server stopped at 5.0s but the front door routed to it until 6.1s" in why
-    # The load's connections ended at the front door: no conntrack story about our ports.
-    assert "connection tracking" not in why
+    # The load's connections ended at the front door: no conntrack story about our ports,
+    # and a reused connection of ours was pinned to the front door, not to a pod.
+    assert "connection tracking" not in why and "keep-alive connections to pod" not in why

@@ -197,7 +197,8 @@ def explain(result: CheckResult) -> list[str]:
     told: list[tuple[float, list[str]]] = []
     for burst in _bursts(fresh):
         begin, end = burst[0].started, burst[-1].started
-        reasons = (_not_sent(burst) + _pinned_connections(result, burst)
+        pinned = _pinned_connections(result, burst) if direct else []
+        reasons = (_not_sent(burst) + pinned
                    + _listed_while_gone(result, begin, end)
                    + _routed_while_gone(result, begin, end) + _none_ready(result, begin, end))
         if not reasons:
