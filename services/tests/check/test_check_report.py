@@ -224,3 +224,8 @@ def test_failures_while_the_front_door_still_routed_to_a_stopped_server_are_expl
     # The load's connections ended at the front door: no conntrack story about our ports,
     # and a reused connection of ours was pinned to the front door, not to a pod.
     assert "connection tracking" not in why and "keep-alive connections to pod" not in why
+    assert "so the Service kept sending it requests" not in why  # the front door did
+    result.options.front_door_api = None
+    result.options.host = "demo.probe-demo.test"  # through a front door we cannot watch
+    assert "so the front door, which follows them, kept sending it requests" in "\n".join(
+        report.explain(result))

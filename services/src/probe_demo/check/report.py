@@ -199,7 +199,10 @@ def explain(result: CheckResult) -> list[str]:
         begin, end = burst[0].started, burst[-1].started
         pinned = _pinned_connections(result, burst) if direct else []
         reasons = (_not_sent(burst) + pinned
-                   + _listed_while_gone(result, begin, end)
+                   # With the front door's own view, its routes say more than the endpoints.
+                   + ([] if result.options.front_door_api else
+                      _listed_while_gone(result, begin, end, "the Service" if direct
+                                         else "the front door, which follows them,"))
                    + _routed_while_gone(result, begin, end) + _none_ready(result, begin, end))
         if not reasons:
             reasons = ["no endpoint was listed for a stopped server at that moment and no "
@@ -326,7 +329,8 @@ def _routed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
             "longer than that lag (rollout.preStop)" for pod, gone, until in routed]
 
 
-def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[str]:
+def _listed_while_gone(result: CheckResult, begin: float, end: float,
+                       sender: str = "the Service") -> list[str]:
     """Pods whose endpoint was listed as ready or serving after their server had stopped.
     Half a second of slack: the server's log times and the client's clock differ a little,
     and a connection refused as the socket closes precedes the log line."""
@@ -338,7 +342,7 @@ def _listed_while_gone(result: CheckResult, begin: float, end: float) -> list[st
 
     return [f"pod {short(pod)}: its server stopped at {gone:.1f}s but its endpoint was "
             f"{'still listed' if until == float('inf') else f'listed until {until:.1f}s'} "
-            "as ready or serving, so the Service kept sending it requests"
+            f"as ready or serving, so {sender} kept sending it requests"
             for pod, gone, until in _sent_to_while_gone(result, begin, end, listed, 0.5)]
 
 
