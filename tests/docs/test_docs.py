@@ -30,6 +30,7 @@ def commands(path: Path) -> list[str]:
 def has_value(dotted: str) -> bool:
     node = VALUES
     for part in dotted.split("."):
+        part = re.sub(r"\[\d+\]$", "", part)  # helm's list index: hostnames[0]
         if not isinstance(node, dict) or part not in node:
             return False
         node = node[part]
