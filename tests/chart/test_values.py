@@ -8,6 +8,7 @@ import pytest
 from support.chart import (
     CHART,
     CI_VALUES,
+    KUBE_VERSION,
     KUBE_VERSIONS,
     PRESETS,
     RENDER_VALUES,
@@ -69,8 +70,9 @@ def test_bad_values_are_refused_naming_the_key(values, kube_version):
     rendered = helm_template("-f", str(values), kube_version=kube_version)
     assert rendered.returncode != 0, f"{values.name} rendered without error"
     assert re.search(pattern, rendered.stderr), rendered.stderr
-    if pattern.startswith(("at '", "additional properties")):
-        # Schema errors stop `helm lint` too (template `fail`s are only INFO there).
+    if pattern.startswith(("at '", "additional properties")) and kube_version == KUBE_VERSION:
+        # Schema errors stop `helm lint` too (template `fail`s are only INFO there); the
+        # schema is the same on every Kubernetes, so one version shows it.
         lint = run(tool("helm"), "lint", "--strict", "--kube-version", kube_version, CHART,
                    "-f", str(values))
         assert lint.returncode != 0
