@@ -250,3 +250,53 @@ def test_a_half_sent_request_does_not_keep_the_server_past_its_deadline(start_se
     assert took < 1 + 1 + STOP_SECONDS, f"stopped {took:.2f}s after SIGTERM"
     log = stop_log(server)
     assert log["requests_cut_off"] == 1 and log["connections_cut_off"] == 1
+
+
+class Reconnecting(threading.Thread):
+    """A client that opens a new connection for every request, as fast as it can: some of
+    its connections arrive just as the server stops listening."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.answered = 0
+        self.not_connected = 0  # refused or timed out: nothing was sent
+        self.lost: list[str] = []  # connected, sent, and then no answer
+
+    def run(self) -> None:
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+            except OSError:
+                self.not_connected += 1
+                return
+            with sock:
+                try:
+                    sock.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    answer = sock.recv(64)
+                except OSError as err:
+                    self.lost.append(repr(err))
+                    continue
+                if answer.startswith(b"HTTP/1.1 200"):
+                    self.answered += 1
+                else:
+                    self.lost.append(repr(answer))
+
+
+def test_connections_arriving_as_the_listener_closes_are_answered_or_refused(start_server):
+    """The kernel accepts connections on its own: closing the listener resets those it had
+    queued. The drain refuses new handshakes first, then takes the queue, then closes: a
+    connection is answered, or refused before anything was sent, never reset."""
+    server = start_server("--variant", "graceful", "--drain-seconds", "1",
+                          "--graceful-timeout", "2")
+    clients = [Reconnecting(server.port) for _ in range(16)]
+    for client in clients:
+        client.start()
+    time.sleep(0.5)
+    server.terminate()
+    assert server.process.wait(timeout=20) == 0
+    for client in clients:
+        client.join(timeout=10)
+    assert [lost for client in clients for lost in client.lost] == []
+    assert sum(client.answered for client in clients) > 100
+    assert sum(client.not_connected for client in clients) == len(clients)

@@ -8,8 +8,9 @@ endpoints say. So, on the first stop signal:
    once keep-alives are off), so a pooled client opens its next request on a new
    connection, which the Service routes to a pod still listed. gRPC clients get GOAWAY
    (probe_demo.server.grpc_health). New connections are still accepted for drain_seconds.
-2. Stop listening: the connections the kernel had already accepted are taken and served
-   first (closing the listener would reset them), then the listener closes. An idle
+2. Stop listening: new handshakes are refused first and those under way complete
+   (probe_demo.server.listener), then the connections the kernel had already accepted are
+   taken and served (closing the listener would reset them), then the listener closes. An idle
    connection is closed only when nothing is arriving on it (one with a request arriving
    is read and answered); a connection that has not sent its first request yet gets
    FIRST_REQUEST_SECONDS for it. Requests in flight get graceful_timeout to finish.
@@ -25,7 +26,7 @@ import time
 from typing import Any
 
 from probe_demo.protocol import ServerEvent
-from probe_demo.server import http_connections, logs
+from probe_demo.server import http_connections, listener, logs
 from probe_demo.server.state import PodState
 
 # After the listener closes, how long a connection that has carried no request yet may
@@ -46,6 +47,7 @@ class Drain:
         self.draining = threading.Event()
         self.counts = counts
         self.stop_listening_at: float | None = None
+        self.refused_new_at: float | None = None  # when new handshakes were refused
         self.stopped_listening_at = 0.0
         self.finish_by: float | None = None
         self.taken_from_backlog = 0
@@ -70,7 +72,10 @@ class Drain:
         """One pass of the loop; True when the server may stop."""
         if self.finish_by is None:
             if self.stop_listening_at is not None and now >= self.stop_listening_at:
-                self._stop_listening(now)
+                if self.refused_new_at is None:
+                    self._refuse_new_handshakes(now)
+                elif now >= self.refused_new_at + listener.HANDSHAKE_SECONDS:
+                    self._stop_listening(now)
             return False
         channels = http_connections.channels(self.http)
         busy = [channel for channel in channels if http_connections.busy(channel)]
@@ -93,6 +98,12 @@ class Drain:
                 max(1, len(c.requests) + (c.request is not None)) for c in busy)
             return True
         return False
+
+    def _refuse_new_handshakes(self, now: float) -> None:
+        self.refused_new_at = now
+        listener.refuse_new_handshakes(http_connections.listening_socket(self.http))
+        if self.grpc is not None:
+            listener.refuse_new_handshakes(self.grpc.listener)
 
     def _stop_listening(self, now: float) -> None:
         from waitress import wasyncore

@@ -232,6 +232,7 @@ class GrpcHealthServer:
                     self._tell_to_go(connection)
                 logs.event(ServerEvent.GOAWAY, connections=len(self._connections))
             elif command == "stop_listening":
+                self._accept_queued()  # closing the listener would reset them
                 self._close_listener()
                 for connection in list(self._connections.values()):
                     self._name_last_call(connection)
@@ -246,14 +247,19 @@ class GrpcHealthServer:
                 self._selector.unregister(self.listener)
             self.listener.close()
 
-    def _accept(self) -> None:
+    def _accept_queued(self) -> None:
+        while self._listening and self._accept():
+            pass
+
+    def _accept(self) -> bool:
+        """Accept up to 64 connections; True when there may be more."""
         for _ in range(64):  # then let the others have a turn
             try:
                 sock, _ = self.listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return False
             except OSError:
-                return
+                return False
             now = time.monotonic()
             if len(self._connections) >= MAX_CONNECTIONS:
                 # The kubelet opens a connection for every probe: make room for it by
@@ -264,6 +270,7 @@ class GrpcHealthServer:
             self._connections[sock] = connection
             self._selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE,
                                     connection)
+        return True
 
     def _tell_to_go(self, connection: _Connection) -> None:
         if connection.told_to_go:

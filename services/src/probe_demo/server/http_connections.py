@@ -125,6 +125,11 @@ def channels(server: Any) -> list[Any]:
     return list(server.active_channels.values())
 
 
+def listening_socket(server: Any) -> Any:
+    """The waitress server's listening socket."""
+    return server.socket
+
+
 def take_backlog(server: Any) -> int:
     """Accept what the kernel already accepted: closing the listener would reset it."""
     taken = 0
