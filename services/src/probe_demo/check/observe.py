@@ -221,13 +221,15 @@ class Observer:
         service's servers), every FRONT_DOOR_POLL_SECONDS: it watches the EndpointSlices
         itself and applies changes on its own schedule."""
         url = self.front_door_api.rstrip("/") + "/api/http/services"
+        failed_before = False  # an API that cannot be read is said once
         while not self._stop.wait(FRONT_DOOR_POLL_SECONDS):
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     services = json.loads(answer.read(MAX_FRONT_DOOR_ANSWER))
             except (OSError, ValueError) as err:
-                if not any(e.startswith("front door API") for e in self.errors):
+                if not failed_before:
                     self.errors.append(f"front door API {url}: {err}")
+                    failed_before = True
                 continue
             addresses = {urllib.parse.urlsplit(server.get("url", "")).hostname
                          for service in services if isinstance(service, dict)

@@ -7,6 +7,7 @@ The `helm test` pod (rolloutCheck.enabled) and the command line run this same co
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -93,10 +94,7 @@ def _first_answer(url: str, fetcher: Callable[[Attempt, float], Attempt] | None,
     if url.startswith("grpc://"):
         return  # a gRPC channel to the Service itself: nothing in between to wait for
     if fetcher is None:
-        target = Target.parse(url, options.host)
-
-        def fetcher(attempt: Attempt, timeout: float) -> Attempt:
-            return fetch(target, attempt, timeout)
+        fetcher = functools.partial(fetch, Target.parse(url, options.host))
 
     deadline = time.monotonic() + options.settle_timeout
     waited = False

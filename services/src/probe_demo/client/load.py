@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import heapq
 import http.client
 import json
@@ -349,11 +350,8 @@ class LoadRun:
                                        self.watchdog)
             fetcher = self.pool.fetch
         else:
-            target = Target.parse(self.url, self.host)
-            watchdog = self.watchdog
-
-            def fetcher(attempt: Attempt, timeout: float) -> Attempt:
-                return fetch(target, attempt, timeout, watchdog)
+            fetcher = functools.partial(fetch, Target.parse(self.url, self.host),
+                                        watchdog=self.watchdog)
 
         lock = threading.Lock()
         # Enough threads that attempts still start on time while each may take `timeout`.
