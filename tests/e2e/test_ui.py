@@ -101,9 +101,13 @@ def test_seed_002_the_page_names_the_tag_and_counts_the_clients_requests(install
     ui, pod = look(release)
     kubelet_hit(ui, "/readyz", "200", timeout=30)
     assert "tag 'green'" in ui.page.inner_text("#does")
-    # A client through the Service, as the guide's: the two pods share its requests.
-    release.exec(pod, "sh", "-c", f"for i in $(seq 20); do curl -s -o /dev/null "
-                                  f"http://{release.service}:5000/; done")
+    # A client through the Service, as the guide's: the two pods share its requests. It
+    # starts once the Service routes (kube-proxy may apply a new Service's rules a moment
+    # after its pods are ready), and says so if it never does.
+    url = f"http://{release.service}:5000/"
+    release.exec(pod, "sh", "-c", f"for i in $(seq 60); do curl -sf -o /dev/null {url} && "
+                                  f"break; sleep 0.5; done; for i in $(seq 20); do "
+                                  f"curl -sSf -o /dev/null {url}; done")
     ui.page.locator("#requests tr", has_text="GET /").filter(
         has=ui.page.locator('td:text-is("GET /")')).wait_for(timeout=5000)
     ui.screenshot("hello-green", tmp_path)
