@@ -11,6 +11,11 @@ TOOLS_BIN := $(CACHE)/tools/bin
 KUBE_VERSION ?= $(shell cat cluster/kubernetes-version)
 export KUBE_VERSION
 KUBE_BIN := $(CACHE)/kubernetes/$(KUBE_VERSION)/bin
+# Nodes of the cluster: 1 is the machine alone; `make cluster-up NODES=3` adds nodes 2 and 3
+# (network namespaces, cluster/node.sh). The e2e tests run on 3, so the multi-node ones run.
+NODES ?= 1
+E2E_NODES := 3
+export NODES
 export PATH := $(CURDIR)/.venv/bin:$(TOOLS_BIN):$(KUBE_BIN):$(PATH)
 export HELM_PLUGINS := $(CACHE)/tools/helm-plugins
 export KUBECONFIG := /var/lib/probe-demo-cluster/admin.kubeconfig
@@ -63,7 +68,7 @@ test-chart: venv chart-tools ## helm-unittest suites, bad-values rejection, kube
 	helm unittest $(CHART)
 	pytest -q tests/chart
 
-cluster-up: apt-deps chart-tools kubernetes ## start the offline single-node Kubernetes cluster (+ image registry)
+cluster-up: apt-deps chart-tools kubernetes ## start the offline Kubernetes cluster (+ image registry); NODES=3 for three nodes
 	@bash cluster/up.sh
 
 cluster-down: ## stop the cluster and remove everything it left behind
@@ -75,6 +80,7 @@ image: cluster-up ## build the multi-arch image offline and push it to the clust
 test-docs: venv chart-tools ## the guides' commands match presets, targets and flags; actionlint
 	pytest -q tests/docs
 
+test-e2e test: NODES = $(E2E_NODES)
 test-e2e: venv image ## every scenario on the real cluster (3 at a time, a namespace each), helm test, ct install
 	pytest -q -n 3 tests/e2e
 

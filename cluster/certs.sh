@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Certificates, keys and kubeconfigs for the single-node cluster (as in Kubernetes'
+# Certificates, keys and kubeconfigs for the cluster (as in Kubernetes'
 # hack/local-up-cluster.sh): one CA for everything that authenticates with client
 # certificates, a front-proxy CA for the aggregation layer (metrics-server), and the
 # service-account signing key. Made once per $RUN; cluster-down removes them.
@@ -8,7 +8,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 pki="$RUN/pki"
-[[ -f "$pki/done" ]] && exit 0
 mkdir -p "$pki"
 cd "$pki"
 
@@ -43,6 +42,15 @@ kubeconfig() { # NAME CERT
     --cluster probe-demo --user "$1" >/dev/null
   "$K8S_BIN/kubectl" config use-context probe-demo --kubeconfig "$file" >/dev/null
 }
+
+# `certs.sh node NAME FILE`: an extra node's kubelet identity (system:node:NAME), made once.
+if [[ ${1:-} == node ]]; then
+  [[ -f "$RUN/$3.kubeconfig" ]] && exit 0
+  cert ca "$3" "/O=system:nodes/CN=system:node:$2"
+  kubeconfig "$3" "$3"
+  exit 0
+fi
+[[ -f "$pki/done" ]] && exit 0
 
 ca ca probe-demo-ca
 ca front-proxy-ca probe-demo-front-proxy-ca

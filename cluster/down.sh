@@ -5,32 +5,27 @@
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=node-daemons.sh
+source "$(dirname "$0")/node-daemons.sh"
 
 [[ $EUID -eq 0 ]] || die "cluster-down needs root"
 
-stop_pidfile() { # NAME: TERM, then KILL after 10 s
-  local pidfile="$RUN/pids/$1.pid" pid
-  [[ -f $pidfile ]] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null
-  fi
-  rm -f "$pidfile"
-}
+# The extra nodes first, each with everything it made (thawed and healed first).
+for n in $(extra_nodes); do bash "$(dirname "$0")/node.sh" down "$n"; done
+stop registry-nodes
+ip link delete "$NODES_BRIDGE" 2>/dev/null
 
 # The kubelet first, so that it restarts nothing while containers go.
-for name in kubelet kube-proxy kube-scheduler kube-controller-manager; do stop_pidfile "$name"; done
+for name in kubelet kube-proxy kube-scheduler kube-controller-manager; do stop "$name"; done
 
 # Every container of this cluster runs under a shim started by our containerd.
 if [[ -S $CONTAINERD_SOCK ]]; then
   for task in $(ctr_k8s tasks list -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$task" 2>/dev/null; done
 fi
-stop_pidfile containerd
-stop_pidfile kube-apiserver
-stop_pidfile etcd
-stop_pidfile registry
+stop containerd
+stop kube-apiserver
+stop etcd
+stop registry
 # What is left in the cluster's cgroup: the containerd shims, and anything a crashed run
 # left without a pid file. Nothing outside it is touched.
 if [[ -f $CLUSTER_CGROUP/cgroup.procs ]]; then
@@ -75,4 +70,16 @@ for dir in "$CLUSTER_CGROUP" /sys/fs/cgroup/*/probe-demo-*; do
   [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 rm -rf "$RUN"
+# The kubelet keeps its device-plugin socket at a fixed path, whatever its root directory;
+# the directories go only if nothing else is in them.
+# Before --cert-dir, ours also left its self-signed serving certificate in /var/lib/kubelet/pki.
+rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+if openssl x509 -noout -subject -in /var/lib/kubelet/pki/kubelet.crt 2>/dev/null \
+    | grep -q "$NODE_NAME@"; then
+  rm -f /var/lib/kubelet/pki/kubelet.crt /var/lib/kubelet/pki/kubelet.key
+fi
+rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet/pki /var/lib/kubelet 2>/dev/null
+if ! bash "$(dirname "$0")/leftovers.sh"; then
+  die "cluster-down left the above behind"
+fi
 log "cluster down"
