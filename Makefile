@@ -82,7 +82,7 @@ test-docs: venv chart-tools ## the guides' commands match presets, targets and f
 
 test-e2e test: NODES = $(E2E_NODES)
 test-e2e: venv image ## every scenario on the real cluster (3 at a time, a namespace each), helm test, ct install
-	pytest -q -n 3 tests/e2e
+	pytest -q -n 3 --dist loadgroup tests/e2e
 
 test: lint test-services test-chart test-docs test-e2e ## everything CI runs
 

@@ -1,5 +1,7 @@
 """Zero-downtime benchmark: every disruption x {zero-downtime, naive} x {service, gateway}
-x {new, keep-alive} connections at 500 requests/s.
+x {new, keep-alive} connections at 500 requests/s. A disruption that needs several nodes
+(drain) runs with the replicas spread one per node (presets/spread-over-nodes.yaml), and is
+skipped, saying so, on a cluster with fewer.
 
 For each combination, installs the preset with the chart's rollout check (its
 ServiceAccount and Role) into a fresh namespace, then runs `probe-demo check` in a pod of
@@ -33,9 +35,10 @@ import time
 import uuid
 
 from image import IMAGE, ROOT
-from probe_demo.check.registry import NAMES
+from probe_demo.check.registry import BY_NAME, NAMES
 
 sys.path.insert(0, str(ROOT / "tools"))
+from cluster_nodes import ready_nodes, toleration_sets
 from front_door import front_door
 
 CHART = ROOT / "charts" / "probe-demo"
@@ -72,8 +75,14 @@ def one_run(preset: str, disruption: str, rate: float, after: float, path: str,
             route = ["-f", str(CHART / "presets" / "front-door.yaml"),
                      "--set", f"httpRoute.hostnames[0]={name}"]
             url, host = f"{door.url}/status", f"--host {name} --front-door-api {door.api_url} "
+        spread = []
+        if BY_NAME[disruption].nodes > 1:  # one replica a node, on every node
+            spread = ["-f", str(CHART / "presets" / "spread-over-nodes.yaml")]
+            for value in toleration_sets(ready_nodes()):
+                spread += ["--set", value]
         sh("helm", "install", "demo", str(CHART), "-n", namespace, "-f",
-           str(CHART / "presets" / f"{PRESETS[preset]}.yaml"), "--set", "tests.enabled=false",
+           str(CHART / "presets" / f"{PRESETS[preset]}.yaml"), *spread,
+           "--set", "tests.enabled=false",
            "--set", "rolloutCheck.enabled=true",
            "--set", f"rolloutCheck.disruptions={{{disruption}}}", *route,
            "--wait", "--timeout", "180s")
@@ -148,6 +157,11 @@ def main() -> int:
         if unknown:
             raise SystemExit(f"{flag}: unknown {', '.join(unknown)}; choose from {known}")
 
+    nodes = len(ready_nodes())
+    for name in [d for d in disruptions if BY_NAME[d].nodes > nodes]:
+        print(f"{name}: skipped, it needs {BY_NAME[name].nodes} nodes and this cluster has "
+              f"{nodes} Ready (make cluster-up NODES=3)", flush=True)
+        disruptions.remove(name)
     # figures[disruption][preset][path][connections]
     figures: dict[str, dict[str, dict[str, dict[str, dict]]]] = {}
     for disruption in disruptions:

@@ -105,7 +105,7 @@ state = "$dir/containerd/state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   # The pods' network namespaces live in the node's own state directory, not in /run/netns,
-  # which `ip netns add` (an extra node) bind-mounts over itself, hiding those made before.
+  # which "ip netns add" (an extra node) bind-mounts over itself, hiding those made before.
   netns_mounts_under_state_dir = true
   # This VM withholds CAP_SYS_RESOURCE, so no process may lower its oom_score_adj below
   # containerd's own; the kubelet asks -998 for every pod sandbox. Clamp instead of failing.

@@ -43,8 +43,10 @@ def test_the_help_shows_each_declared_default():
     text = " ".join(result.stdout.split())
     assert "--settle-timeout SETTLE_TIMEOUT seconds a disruption may take to settle " \
            "(default 300)" in text
-    assert "--disruptions DISRUPTIONS comma-separated, run in turn: rollout, delete, " \
-           "scale-down, evict (default rollout)" in text
+    from probe_demo.check import registry
+
+    assert ("--disruptions DISRUPTIONS comma-separated, run in turn: "
+            f"{', '.join(registry.NAMES)} (default rollout)") in text
 
 
 def test_a_bound_the_helper_does_not_know_is_refused_where_it_is_declared():

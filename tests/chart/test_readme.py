@@ -57,8 +57,9 @@ def test_the_schema_refuses_what_the_server_would_refuse():
 
 
 def test_the_rollout_check_role_grants_what_each_disruption_asks_for():
-    """Rendered for each disruption alone, the Role allows every permission the check asks
-    for before it sends load (registry.needs), and no verb another disruption needs."""
+    """Rendered for each disruption alone, the Role (and the ClusterRole, for nodes) allows
+    every permission the check asks for before it sends load (registry.needs), and no verb
+    another disruption needs; no ClusterRole at all unless a disruption needs one."""
     import yaml
     from support.chart import helm_template
 
@@ -69,10 +70,12 @@ def test_the_rollout_check_role_grants_what_each_disruption_asks_for():
                                  "--set", f"rolloutCheck.disruptions={{{name}}}",
                                  "--show-only", "templates/tests/rollout-check.yaml")
         assert rendered.returncode == 0, rendered.stderr
-        role = next(doc for doc in yaml.safe_load_all(rendered.stdout) if doc["kind"] == "Role")
-        allowed = {(group, resource, verb, bool(rule.get("resourceNames")))
-                   for rule in role["rules"] for group in rule["apiGroups"]
+        roles = [doc for doc in yaml.safe_load_all(rendered.stdout)
+                 if doc["kind"] in ("Role", "ClusterRole")]
+        allowed = {(group, resource, verb, bool(rule.get("resourceNames")),
+                    role["kind"] == "ClusterRole")
+                   for role in roles for rule in role["rules"] for group in rule["apiGroups"]
                    for resource in rule["resources"] for verb in rule["verbs"]}
         wanted = {(p.group, f"{p.resource}/{p.subresource}" if p.subresource else p.resource,
-                   p.verb, p.named) for p in registry.needs([name])}
+                   p.verb, p.named, p.cluster_scoped) for p in registry.needs([name])}
         assert allowed == wanted, (name, allowed ^ wanted)

@@ -9,9 +9,9 @@ import pytest
 from front_door import front_door
 from support.cluster import disruption_rows, rollout_test_log
 
-from probe_demo.check.registry import NAMES
+from probe_demo.check.registry import ONE_NODE
 
-ALL = ",".join(NAMES)
+ALL = ",".join(ONE_NODE)
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,7 @@ def test_zero_downtime_loses_nothing_through_the_gateway_in_every_disruption(ins
     assert passed, log
     assert f"to {front_door().url}/status (Host: " in log, log  # through the Gateway
     rows = disruption_rows(log)
-    assert set(rows) == set(NAMES), log
+    assert set(rows) == set(ONE_NODE), log
     for name, (attempts, failures) in rows.items():
         assert attempts > 500 and failures == 0, f"{name}: {attempts} attempts, {failures} failed"
     # Traefik's own view is on the timeline: it stopped routing to each old pod in time.

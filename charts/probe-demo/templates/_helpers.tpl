@@ -201,3 +201,34 @@ through the Service.
 {{- (first .Values.ingress.hosts).host }}
 {{- end }}
 {{- end }}
+
+{{/*
+The rollout check's RBAC rules of one scope (clusterScoped: the ClusterRole's), from the
+check's disruption registry (disruptions.json, generated): each verb the check always
+needs, and those the chosen disruptions need. Empty when the scope needs none.
+*/}}
+{{- define "probe-demo.rolloutCheckRules" -}}
+{{- $root := .root }}
+{{- $check := $root.Values.rolloutCheck }}
+{{- $rules := list }}
+{{- range $rule := ($root.Files.Get "disruptions.json" | fromJson).rules }}
+{{- if eq $rule.clusterScoped $.clusterScoped }}
+{{- $verbs := list }}
+{{- range $rule.verbs }}
+{{- $needed := not .for }}
+{{- range .for }}{{ if has . $check.disruptions }}{{ $needed = true }}{{ end }}{{ end }}
+{{- if $needed }}{{ $verbs = append $verbs .verb }}{{ end }}
+{{- end }}
+{{- if $verbs }}
+{{- $out := dict "apiGroups" $rule.apiGroups "resources" $rule.resources "verbs" $verbs }}
+{{- if $rule.named }}
+{{- $_ := set $out "resourceNames" (list (include "probe-demo.fullname" $root)) }}
+{{- end }}
+{{- $rules = append $rules $out }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $rules }}
+{{- toYaml $rules }}
+{{- end }}
+{{- end }}

@@ -68,11 +68,12 @@ class Mark(NamedTuple):
 @dataclass
 class Lane:
     """One pod: `segments` (start s, end s, LaneState) for the lifecycle row and the
-    endpoint row; `marks` for point events."""
+    endpoint row; `marks` for point events; `where`, under the label: the pod's node."""
 
     label: str
     segments: list[tuple[float, float, LaneState]] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
+    where: str = ""
 
 
 def failure_key(attempt: Attempt) -> str:
@@ -154,6 +155,10 @@ def render_svg(attempts: list[Attempt], title: str, lanes: list[Lane] | None = N
         top = axis_y + 20 + row * LANE_H
         parts.append(f'<text class="lane" x="{LEFT - 8}" y="{top + 14}" text-anchor="end">'
                      f'{html.escape(lane.label)}</text>')
+        if lane.where:
+            parts.append(f'<text class="lane-where" x="{LEFT - 8}" y="{top + 27}" '
+                         f'text-anchor="end" font-size="10" fill="#555">'
+                         f'{html.escape(lane.where)}</text>')
         for begin, end, state in lane.segments:
             y, h = (top + 14, 7) if state.row == "endpoint" else (top + 2, 11)
             parts.append(

@@ -10,10 +10,20 @@ from probe_demo.check import disruptions
 from probe_demo.check.errors import CheckError
 
 
-def pod(name, age, terminating=False):
+def pod(name, age, terminating=False, node="n1", tolerations=(), node_selector=None):
     created = datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=age)
     return NS(metadata=NS(name=name, creation_timestamp=created, labels={},
-                          deletion_timestamp=created if terminating else None))
+                          deletion_timestamp=created if terminating else None),
+              spec=NS(node_name=node, node_selector=node_selector,
+                      tolerations=[NS(key=k, operator=o, value=v, effect=e)
+                                   for k, o, v, e in tolerations]))
+
+
+def node(name, ready=True, unschedulable=None, taints=(), labels=None):
+    return NS(metadata=NS(name=name, labels=labels or {}),
+              spec=NS(unschedulable=unschedulable,
+                      taints=[NS(key=k, value=v, effect=e) for k, v, e in taints]),
+              status=NS(conditions=[NS(type="Ready", status="True" if ready else "False")]))
 
 
 class FakeCluster:
@@ -44,6 +54,103 @@ class FakeCluster:
 
     def hpa_minimum(self, _name):
         return self.hpa_min
+
+
+class NodesCluster(FakeCluster):
+    """Pods spread over nodes; an evicted pod's replacement lands on a node not cordoned."""
+
+    def __init__(self, placement, nodes=None, **kwargs):
+        super().__init__(replicas=len(placement), ready=len(placement), **kwargs)
+        self.live = [pod(f"p{i}", i, node=where) for i, where in enumerate(placement)]
+        self.node_list = nodes or [node(name) for name in sorted(set(placement))]
+        self.cordoned = set()
+
+    def nodes(self):
+        return self.node_list
+
+    def cordon(self, name, unschedulable=True):
+        self.calls.append(("cordon" if unschedulable else "uncordon", name))
+        (self.cordoned.add if unschedulable else self.cordoned.discard)(name)
+
+    def evict(self, name):
+        refused = super().evict(name)
+        if refused is None:
+            gone = next(p for p in self.live if p.metadata.name == name)
+            self.live.remove(gone)
+            free = next(n.metadata.name for n in self.node_list
+                        if n.metadata.name not in self.cordoned)
+            self.live.append(pod(f"{name}-new", 100 + len(self.live), node=free))
+        return refused
+
+
+def test_drain_empties_the_oldest_pods_node_and_leaves_it_uncordoned():
+    cluster = NodesCluster(["n2", "n1", "n2", "n3"])
+    run = disruptions.Disruption("drain")
+    disruptions.drain(target(cluster), run)
+    assert cluster.calls == [("cordon", "n2"), ("evict", "p0"), ("evict", "p2"),
+                             ("uncordon", "n2")]
+    assert not [p for p in cluster.live if p.spec.node_name == "n2"]
+    assert run.notes == ["cordoned nodes/n2", "evicted p0", "evicted p2", "uncordoned nodes/n2"]
+
+
+def test_drain_where_no_other_node_could_take_the_pods_is_refused_naming_each_reason():
+    cluster = NodesCluster(["n1", "n1"], nodes=[
+        node("n1"), node("n2", ready=False), node("n3", unschedulable=True),
+        node("n4", taints=[("extra", "", "NoSchedule")]),
+        node("n5", taints=[("soft", "", "PreferNoSchedule"), ("gpu", "yes", "NoSchedule")])])
+    with pytest.raises(CheckError) as refused:
+        disruptions.PRECONDITIONS["drain"](target(cluster))
+    assert str(refused.value) == (
+        "drain: no node but nodes/n1 can take the pods, so they would have nowhere to go "
+        "(n2: not Ready; n3: cordoned; n4: taint extra:NoSchedule not tolerated; "
+        "n5: taint gpu:NoSchedule not tolerated)")
+    assert cluster.calls == []
+
+
+def test_drain_on_a_one_node_cluster_is_refused_in_one_line():
+    with pytest.raises(CheckError, match=r"^drain: no node but nodes/n1 can take the pods, "
+                                         r"so they would have nowhere to go \(the cluster "
+                                         r"has one node\)$"):
+        disruptions.PRECONDITIONS["drain"](target(NodesCluster(["n1", "n1"])))
+
+
+@pytest.mark.parametrize(("toleration", "fits"), [
+    (("extra", "Exists", None, "NoSchedule"), True),
+    (("extra", "Exists", None, None), True),
+    ((None, "Exists", None, None), True),
+    (("extra", "Equal", "yes", "NoSchedule"), True),
+    (("extra", "Equal", "no", "NoSchedule"), False),
+    (("extra", "Exists", None, "NoExecute"), False),
+    (("other", "Exists", None, None), False),
+])
+def test_a_tolerated_taint_or_a_matching_selector_lets_the_drain_go(toleration, fits):
+    cluster = NodesCluster(["n1"], nodes=[
+        node("n1"), node("n2", taints=[("extra", "yes", "NoSchedule")], labels={"z": "a"})])
+    cluster.live = [pod("p0", 0, tolerations=[toleration], node_selector={"z": "a"})]
+    if fits:
+        assert disruptions.PRECONDITIONS["drain"](target(cluster)) == "n1"
+    else:
+        with pytest.raises(CheckError, match="n2: taint extra:NoSchedule not tolerated"):
+            disruptions.PRECONDITIONS["drain"](target(cluster))
+
+
+def test_drain_uncordons_the_node_even_when_the_deployment_never_settles(monkeypatch):
+    monkeypatch.setattr(disruptions.time, "sleep", lambda _s: None)
+    cluster = NodesCluster(["n1", "n2"])
+    cluster.live.append(pod("stuck", -5, terminating=True, node="n2"))
+    checked = target(cluster)
+    checked.settle_timeout = 0
+    with pytest.raises(CheckError, match="did not settle"):
+        disruptions.drain(checked, disruptions.Disruption("drain"))
+    assert cluster.calls[-1] == ("uncordon", "n1")
+
+
+def test_a_drain_the_budget_blocks_is_reported_and_the_node_uncordoned():
+    cluster = NodesCluster(["n1", "n2"], refusals={"p0": 1000})
+    run = disruptions.Disruption("drain")
+    disruptions.drain(target(cluster), run)
+    assert cluster.calls == [("cordon", "n1"), ("evict", "p0"), ("uncordon", "n1")]
+    assert run.blocked.startswith("eviction of p0 can never be allowed")
 
 
 def target(cluster, said=None):
@@ -108,9 +215,9 @@ def test_unknown_disruptions_are_named():
     from probe_demo.check import registry
 
     assert registry.parse("rollout, evict") == ["rollout", "evict"]
-    with pytest.raises(ValueError, match="unknown disruption drain; choose from rollout, "
-                                         "delete, scale-down, evict"):
-        registry.parse("rollout,drain")
+    with pytest.raises(ValueError, match="unknown disruption reboot; choose from rollout, "
+                                         "delete, scale-down, evict, drain"):
+        registry.parse("rollout,reboot")
 
 
 def test_every_disruption_of_the_registry_has_its_function():

@@ -67,13 +67,14 @@ class Cluster:
         self.autoscaling = client.AutoscalingV2Api(self.api_client)
         self.authorization = client.AuthorizationV1Api(self.api_client)
 
-    def call(self, verb: str, resource: str, action: Callable[[], T]) -> T:
+    def call(self, verb: str, resource: str, action: Callable[[], T],
+             cluster_scoped: bool = False) -> T:
         """Run one API call; a refusal becomes a CheckError naming verb and resource, and
         so does an API server that cannot be reached or does not answer in JSON."""
         try:
             return action()
         except ApiException as err:
-            raise self.refusal(verb, resource, err) from None
+            raise self.refusal(verb, resource, err, cluster_scoped) from None
         except (OSError, HTTPError) as err:  # no route, refused, TLS, retries exhausted
             raise CheckError(f"cannot reach the Kubernetes API at {self.server} "
                              f"({self.source}) to {verb} {resource}: "
@@ -83,8 +84,9 @@ class Cluster:
                              f"answer that is not a Kubernetes object to {verb} {resource}: "
                              f"{_first_line(err)}") from None
 
-    def refusal(self, verb: str, resource: str, err: ApiException) -> CheckError:
-        where = f"in namespace {self.namespace}"
+    def refusal(self, verb: str, resource: str, err: ApiException,
+                cluster_scoped: bool = False) -> CheckError:
+        where = "cluster-wide" if cluster_scoped else f"in namespace {self.namespace}"
         if err.status in (401, 403):
             return CheckError(f"no permission to {verb} {resource} {where}: {_message(err)}")
         if err.status == 404:
@@ -93,10 +95,12 @@ class Cluster:
                           f"{_message(err)}")
 
     def may(self, verb: str, resource: str, name: str | None = None,
-            subresource: str | None = None, group: str = "") -> bool:
+            subresource: str | None = None, group: str = "",
+            cluster_scoped: bool = False) -> bool:
         """Whether this identity may do `verb` (a SelfSubjectAccessReview)."""
         attributes = client.V1ResourceAttributes(
-            namespace=self.namespace, verb=verb, resource=resource, name=name,
+            namespace=None if cluster_scoped else self.namespace, verb=verb,
+            resource=resource, name=name,
             subresource=subresource, group=group)
         review = client.V1SelfSubjectAccessReview(
             spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes))
@@ -146,6 +150,22 @@ class Cluster:
 
         hpa = self.call("get", f"horizontalpodautoscalers/{deployment}", read)
         return hpa.spec.min_replicas or 1 if hpa is not None else None
+
+    # Nodes.
+
+    def nodes(self) -> list[Any]:
+        return self.call("list", "nodes", lambda: self.core.list_node(),
+                         cluster_scoped=True).items
+
+    def node(self, name: str) -> Any:
+        return self.call("get", f"nodes/{name}", lambda: self.core.read_node(name),
+                         cluster_scoped=True)
+
+    def cordon(self, name: str, unschedulable: bool = True) -> None:
+        """What `kubectl cordon` (and `uncordon`, with False) does."""
+        body = {"spec": {"unschedulable": unschedulable or None}}
+        self.call("patch", f"nodes/{name}", lambda: self.core.patch_node(name, body),
+                  cluster_scoped=True)
 
     # Pods.
 

@@ -111,11 +111,11 @@ def scale_down(target: DisruptedDeployment, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-def evict(target: DisruptedDeployment, disruption: Disruption) -> None:
-    """Evict each pod present at the start in turn. A refusal is retried while the
+def _evict_each(target: DisruptedDeployment, disruption: Disruption, pods: list[Any]) -> bool:
+    """Evict `pods` in turn, False once one is blocked. A refusal is retried while the
     Deployment is still replacing pods; once it has settled a refusal can never turn into
     a yes (nothing will change), so the eviction is reported as blocked, not waited on."""
-    for pod in target.live_pods():
+    for pod in pods:
         name = pod.metadata.name
         refused_before = False
         while (why := target.cluster.evict(name)) is not None:
@@ -126,15 +126,90 @@ def evict(target: DisruptedDeployment, disruption: Disruption) -> None:
                 disruption.blocked = (f"eviction of {name} can never be allowed while the "
                                       f"Deployment stays as it is: {why}")
                 target.note(disruption, "blocked: " + disruption.blocked)
-                target.settle(disruption)
-                return
+                return False
             time.sleep(EVICT_RETRY_SECONDS)
         target.note(disruption, f"evicted {name}")
+    return True
+
+
+def evict(target: DisruptedDeployment, disruption: Disruption) -> None:
+    """Evict each pod present at the start in turn: its replacement may land anywhere,
+    the same node too."""
+    _evict_each(target, disruption, target.live_pods())
     target.settle(disruption)
+
+
+def _tolerates(pod: Any, taint: Any) -> bool:
+    """Whether one of the pod's tolerations matches the taint (the scheduler's rule)."""
+    for toleration in pod.spec.tolerations or []:
+        if toleration.effect and toleration.effect != taint.effect:
+            continue
+        if toleration.operator == "Exists":
+            if not toleration.key or toleration.key == taint.key:
+                return True
+        elif toleration.key == taint.key and (toleration.value or "") == (taint.value or ""):
+            return True
+    return False
+
+
+def _why_not_for(pod: Any, node: Any) -> str | None:
+    """Why the pod could not be scheduled on the node, in words, or None when it could
+    (Ready, not cordoned, every hard taint tolerated, its nodeSelector matched)."""
+    ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+    if not ready:
+        return "not Ready"
+    if node.spec.unschedulable:
+        return "cordoned"
+    for taint in node.spec.taints or []:
+        if taint.effect in ("NoSchedule", "NoExecute") and not _tolerates(pod, taint):
+            return f"taint {taint.key}:{taint.effect} not tolerated"
+    labels = node.metadata.labels or {}
+    for key, value in (pod.spec.node_selector or {}).items():
+        if labels.get(key) != value:
+            return f"nodeSelector {key}={value} not matched"
+    return None
+
+
+def drain_node(target: DisruptedDeployment) -> str:
+    """The node `drain` empties: the oldest pod's. Refused, before any load, when no other
+    node could take its pods (`kubectl drain` would wait for ever)."""
+    pods = [pod for pod in target.live_pods() if pod.spec.node_name]
+    if not pods:
+        raise CheckError("drain: the Deployment has no running pod, so no node to drain")
+    node = pods[0].spec.node_name
+    others = {n.metadata.name: _why_not_for(pods[0], n) for n in target.cluster.nodes()
+              if n.metadata.name != node}
+    if not any(why is None for why in others.values()):
+        refused = "; ".join(f"{name}: {why}" for name, why in sorted(others.items()))
+        raise CheckError(f"drain: no node but nodes/{node} can take the pods, so they would "
+                         f"have nowhere to go ({refused or 'the cluster has one node'})")
+    return node
+
+
+def drain(target: DisruptedDeployment, disruption: Disruption) -> None:
+    """What `kubectl drain` does to the release: cordon the node, evict its pods (the
+    PodDisruptionBudget decides when), and once their replacements run elsewhere,
+    uncordon it: the node is left as it was found, whatever happens in between."""
+    node = drain_node(target)
+    target.cluster.cordon(node)
+    target.note(disruption, f"cordoned nodes/{node}")
+    try:
+        while on_node := [pod for pod in target.live_pods() if pod.spec.node_name == node]:
+            if not _evict_each(target, disruption, on_node):
+                break
+        target.settle(disruption)
+    finally:
+        target.cluster.cordon(node, unschedulable=False)
+        target.note(disruption, f"uncordoned nodes/{node}")
+
+
+# What a disruption needs of the cluster, asked before any load is sent.
+PRECONDITIONS: dict[str, Callable[[DisruptedDeployment], Any]] = {"drain": drain_node}
 
 
 _FUNCTIONS: dict[str, Callable[[DisruptedDeployment, Disruption], None]] = {
     "rollout": rollout, "delete": delete, "scale-down": scale_down, "evict": evict,
+    "drain": drain,
 }
 # One function for every disruption of the registry, and none besides: a missing one fails
 # here, at import, not on a cluster.

@@ -85,6 +85,7 @@ class Observer:
         self._followed: set[str] = set()
         self.front_door_api = front_door_api
         self._ip_of: dict[str, str] = {}  # pod -> its IP
+        self.node_of: dict[str, str] = {}  # pod -> the node it was scheduled to
         self._routed: set[str] = set()  # pods the front door routes to
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -188,6 +189,8 @@ class Observer:
             self._pods[name] = state
             if pod.status.pod_ip:
                 self._ip_of[name] = pod.status.pod_ip
+            if pod.spec.node_name:
+                self.node_of[name] = pod.spec.node_name
             start_logs = self.follow_logs and name not in self._followed and pod.spec.node_name
             if start_logs:
                 self._followed.add(name)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 class Permission:
     """One API verb on one resource; `named`: only on the checked Deployment's own name
     (which the chart gives its HPA too); `required`: the check refuses to start without it
-    (without the others it runs and says what is missing)."""
+    (without the others it runs and says what is missing); `cluster_scoped`: a resource of
+    no namespace (nodes), which only a ClusterRole grants."""
 
     verb: str
     resource: str
@@ -23,6 +24,7 @@ class Permission:
     subresource: str | None = None
     named: bool = False
     required: bool = True
+    cluster_scoped: bool = False
 
     def words(self, name: str) -> str:
         shown = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
@@ -35,6 +37,7 @@ class DisruptionKind:
     what: str  # what the check does
     like: str  # the command a person would run
     needs: tuple[Permission, ...]
+    nodes: int = 1  # the nodes a cluster needs for it (drain moves pods to another)
 
 
 # What the check itself needs: the Deployment, its pods, their log, their endpoints.
@@ -61,8 +64,16 @@ DISRUPTIONS = (
     DisruptionKind("evict", "the eviction API on every pod in turn, honouring the "
                    "PodDisruptionBudget", "kubectl drain",
                    (Permission("create", "pods", subresource="eviction"),)),
+    DisruptionKind("drain", "cordon the node of the oldest pod, evict the release's pods on "
+                   "it honouring the PodDisruptionBudget, uncordon once they run elsewhere",
+                   "kubectl drain NODE; kubectl uncordon NODE",
+                   (Permission("get", "nodes", cluster_scoped=True),
+                    Permission("list", "nodes", cluster_scoped=True),
+                    Permission("patch", "nodes", cluster_scoped=True),
+                    Permission("create", "pods", subresource="eviction")), nodes=2),
 )
 NAMES = tuple(kind.name for kind in DISRUPTIONS)
+ONE_NODE = tuple(kind.name for kind in DISRUPTIONS if kind.nodes == 1)
 BY_NAME = {kind.name: kind for kind in DISRUPTIONS}
 
 
@@ -84,9 +95,9 @@ def needs(names: list[str]) -> list[Permission]:
 
 
 def role_rules() -> list[dict]:
-    """The Role's rules, one per resource, each verb with the disruptions that need it
-    (an empty list: the check always does). The chart keeps the verbs the chosen
-    disruptions need."""
+    """The Role's rules (and the ClusterRole's, `clusterScoped`), one per resource, each
+    verb with the disruptions that need it (an empty list: the check always does). The
+    chart keeps the verbs the chosen disruptions need."""
     rules: dict[tuple[str, str, bool], dict] = {}
 
     def rule_of(permission: Permission) -> dict:
@@ -94,7 +105,8 @@ def role_rules() -> list[dict]:
                     if permission.subresource else permission.resource)
         return rules.setdefault((permission.group, resource, permission.named), {
             "apiGroups": [permission.group], "resources": [resource],
-            "named": permission.named, "verbs": {}})
+            "named": permission.named, "clusterScoped": permission.cluster_scoped,
+            "verbs": {}})
 
     for permission in WATCHING:
         rule_of(permission)["verbs"][permission.verb] = []

@@ -62,8 +62,11 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
             by_pod[event.pod].append(event)
     end = result.elapsed
     out = []
+    # Across several nodes, each lane says where its pod ran (a drain moves them).
+    several_nodes = len({result.node_of.get(pod) for pod in by_pod} - {None}) > 1
     for pod, events in sorted(by_pod.items(), key=lambda item: item[1][0].at):
-        lane = timeline.Lane(short(pod))
+        lane = timeline.Lane(short(pod), where=result.node_of.get(pod, "") if several_nodes
+                             else "")
         state: LaneState | None = LaneState.STARTING
         since = 0.0
         endpoint: LaneState | None = None

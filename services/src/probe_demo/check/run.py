@@ -11,7 +11,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from probe_demo.check import disruptions, registry
@@ -45,6 +45,7 @@ class CheckResult:
     pool: Any = None  # keep-alive or gRPC: the load's connections (see LoadRun.pool)
     not_sent: int = 0  # attempts the load could not send: every worker was busy
     max_lag: float = 0.0  # the most an attempt started after its time
+    node_of: dict[str, str] = field(default_factory=dict)  # pod -> the node it ran on
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -78,11 +79,13 @@ def _preflight(cluster: Cluster, deployment: str, names: list[str]) -> None:
     for permission in registry.needs(names):
         if permission.required and not cluster.may(permission.verb, permission.resource,
                            deployment if permission.named else None,
-                           permission.subresource, permission.group):
+                           permission.subresource, permission.group,
+                           permission.cluster_scoped):
             needed_by = [name for name in names
                          if permission in registry.BY_NAME[name].needs]
-            raise CheckError(f"no permission to {permission.words(deployment)} in namespace "
-                             f"{cluster.namespace}, which "
+            where = ("cluster-wide" if permission.cluster_scoped
+                     else f"in namespace {cluster.namespace}")
+            raise CheckError(f"no permission to {permission.words(deployment)} {where}, which "
                              f"{', '.join(needed_by) if needed_by else 'the check'} needs")
 
 
@@ -125,6 +128,12 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     labels = found.spec.selector.match_labels or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
     service = options.service or deployment
+    observer = Observer(cluster, selector, service, front_door_api=options.front_door_api)
+    target = disruptions.DisruptedDeployment(cluster, deployment, selector, observer,
+                                             options.settle_timeout, say)
+    for name in dict.fromkeys(options.disruptions):
+        if name in disruptions.PRECONDITIONS:
+            disruptions.PRECONDITIONS[name](target)
     if options.url:
         url, fetcher = options.url, None
     else:
@@ -142,7 +151,6 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
         f"{', '.join(options.disruptions)}")
 
     _first_answer(url, fetcher, options, say)
-    observer = Observer(cluster, selector, service, front_door_api=options.front_door_api)
     observer.start()
     load = LoadRun(url, options.rate, None, options.timeout, fetcher=fetcher,
                    connections=options.connections, pool_size=options.pool,
@@ -150,8 +158,6 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     loader = threading.Thread(target=load.run, daemon=True)
     loader.start()
     runs: list[disruptions.Disruption] = []
-    target = disruptions.DisruptedDeployment(cluster, deployment, selector, observer,
-                                             options.settle_timeout, say)
     try:
         time.sleep(options.before)
         for number, name in enumerate(options.disruptions):
@@ -173,4 +179,4 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     return CheckResult(options, cluster.namespace, deployment, service, url, load.attempts,
                        load.began_at, load.elapsed, observer.sorted_events(), runs,
                        dict(observer.template_of), observer.errors, load.pool, load.not_sent,
-                       load.max_lag)
+                       load.max_lag, dict(observer.node_of))

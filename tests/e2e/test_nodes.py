@@ -1,0 +1,244 @@
+"""Several nodes (docs/several-nodes.md): a real node drain under load, the replicas spread
+one per node, and traffic that enters on one node and is served on another.
+
+They need 3 Ready nodes (`make cluster-up NODES=3`, or a kind cluster with 3) and skip
+themselves, saying so, on fewer. They cordon nodes, so they run one after another (one
+xdist group) while the other tests run beside them on node 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import urllib.request
+from collections import Counter
+
+import pytest
+from cluster_nodes import ready_nodes, toleration_sets, tolerations
+from support.cluster import (
+    IMAGE,
+    _binary,
+    disruption_rows,
+    kubectl,
+    needs_kubernetes,
+    rollout_test_log,
+    wait_until,
+)
+
+from probe_demo.protocol import POD_HEADER
+
+pytestmark = pytest.mark.xdist_group("nodes")
+SPREAD = ["zero-downtime", "spread-over-nodes"]
+# The answering pod's name, as the server sends it.
+WHO_ANSWERED = f"curl -s -o /dev/null -w '%header{{{POD_HEADER.lower()}}}\\n' "
+
+
+@pytest.fixture
+def nodes() -> list[dict]:
+    """The cluster's Ready, schedulable nodes, three or more, or the test is skipped."""
+    ready = ready_nodes(_binary("kubectl"))
+    if len(ready) < 3:
+        pytest.skip(f"needs 3 Ready, schedulable nodes and this cluster has {len(ready)} "
+                    "(make cluster-up NODES=3)")
+    return ready
+
+
+def placement(release) -> Counter:
+    """How many of the release's running pods each node has."""
+    return Counter(pod["spec"].get("nodeName") for pod in release.pods()
+                   if not pod["metadata"].get("deletionTimestamp"))
+
+
+def test_three_replicas_spread_one_per_node_and_a_rollout_keeps_the_spread(install, nodes):
+    release = install(SPREAD, *toleration_sets(nodes))
+    assert sorted(placement(release).values()) == [1, 1, 1], placement(release)
+    assert len(placement(release)) == 3
+    kubectl("rollout", "restart", f"deployment/{release.service}", "-n", release.namespace)
+    kubectl("rollout", "status", f"deployment/{release.service}", "-n", release.namespace,
+            "--timeout", "180s")
+    wait_until("the old pods to go", lambda: sum(placement(release).values()) == 3, 60)
+    assert sorted(placement(release).values()) == [1, 1, 1], placement(release)
+
+
+def test_a_cordoned_node_is_left_out_of_the_spread_only_with_node_taints_policy_honor(
+        install, nodes):
+    """With nodeTaintsPolicy Honor (the preset) a rollout with one node cordoned places its
+    3 pods on the other 2; with the default, Ignore, the cordoned node still counts as a
+    place with 0 pods, and a pod that would make it 2-1-0 waits, Pending."""
+    cordoned = nodes[-1]["metadata"]["name"]
+    honor = install(SPREAD, *toleration_sets(nodes))
+    ignore = install(SPREAD, *toleration_sets(nodes),
+                     "topologySpreadConstraints[0].nodeTaintsPolicy=Ignore")
+    kubectl("cordon", cordoned)
+    try:
+        for release in (honor, ignore):
+            kubectl("rollout", "restart", f"deployment/{release.service}", "-n",
+                    release.namespace)
+        kubectl("rollout", "status", f"deployment/{honor.service}", "-n", honor.namespace,
+                "--timeout", "180s")
+        wait_until("the old pods to go", lambda: sum(placement(honor).values()) == 3, 60)
+        assert cordoned not in placement(honor) and len(placement(honor)) == 2, placement(honor)
+
+        def pending_for_the_spread() -> str:
+            events = kubectl("get", "events", "-n", ignore.namespace,
+                             "--field-selector", "reason=FailedScheduling", "-o",
+                             "jsonpath={.items[*].message}")
+            return "didn't match pod topology spread constraints" in events and events
+        assert wait_until("a pod Pending on the spread", pending_for_the_spread, 90)
+    finally:
+        kubectl("uncordon", cordoned)
+
+
+def ready_pods_through(release, stop: threading.Event, counts: list[int]) -> None:
+    """Append, every half second until `stop`, how many of the release's pods are Ready."""
+    while not stop.wait(0.5):
+        counts.append(sum(
+            1 for pod in release.pods()
+            if any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in pod["status"].get("conditions", []))))
+
+
+def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
+    """`helm test` drains the node of the oldest pod at 500 requests/s through the
+    Service: the PodDisruptionBudget (minAvailable 2) lets one pod go at a time, its
+    replacement starts on another node, and not one request is lost."""
+    release = install(SPREAD, *toleration_sets(nodes), "rolloutCheck.enabled=true",
+                      "rolloutCheck.disruptions={drain}", "rolloutCheck.rate=500")
+    before = placement(release)
+    stop, counts = threading.Event(), []
+    watcher = threading.Thread(target=ready_pods_through, args=(release, stop, counts))
+    watcher.start()
+    try:
+        log, passed = rollout_test_log(release)
+    finally:
+        stop.set()
+        watcher.join()
+    assert passed, log
+    attempts, failures = disruption_rows(log)["drain"]
+    assert attempts > 5000 and failures == 0, log
+    drained = re.search(r"cordoned nodes/(\S+)", log).group(1)
+    assert drained in before and f"uncordoned nodes/{drained}" in log, log
+    assert drained not in placement(release), placement(release)
+    assert not any(node["spec"].get("unschedulable") for node in json.loads(
+        kubectl("get", "nodes", "-o", "json"))["items"]), "a node was left cordoned"
+    assert counts and min(counts) >= 2, f"ready pods fell below the budget's 2: {counts}"
+
+
+def test_a_node_drain_loses_requests_on_the_naive_preset(install, nodes):
+    release = install(["naive-rollout", "spread-over-nodes"], *toleration_sets(nodes),
+                      "rolloutCheck.enabled=true", "rolloutCheck.disruptions={drain}",
+                      "rolloutCheck.rate=500")
+    log, passed = rollout_test_log(release)
+    assert not passed, log
+    _attempts, failures = disruption_rows(log)["drain"]
+    assert failures > 0, log
+    assert "uncordoned nodes/" in log, log
+
+
+def test_a_drain_with_nowhere_to_go_is_refused_in_one_line_before_any_load(install, nodes):
+    """Without the toleration our extra nodes' taint asks for (or on one node), the pods
+    could only come back where they were: the check says so and sends nothing."""
+    release = install("zero-downtime")
+    result = subprocess.run(
+        [_binary("probe-demo"), "check", "--release", release.name, "-n", release.namespace,
+         "--disruptions", "drain"], capture_output=True, text=True, timeout=120, check=False)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stdout + result.stderr
+    assert re.match(r"probe-demo: error: drain: no node but nodes/\S+ can take the pods, so "
+                    r"they would have nowhere to go \(", lines[0]), lines
+    taints = {t["key"] for n in nodes for t in n["spec"].get("taints", [])}
+    if taints:
+        assert "not tolerated" in lines[0], lines
+    assert not any(node["spec"].get("unschedulable") for node in json.loads(
+        kubectl("get", "nodes", "-o", "json"))["items"])
+
+
+def client_pod(release, node: str, nodes: list[dict]) -> str:
+    """A pod on `node` that can run curl against the Service, tolerating its taints."""
+    overrides = {"spec": {"nodeName": node, "tolerations": tolerations(nodes)}}
+    kubectl("run", "client", "-n", release.namespace, "--restart=Never", f"--image={IMAGE}",
+            "--labels=app.kubernetes.io/component=e2e-client",
+            f"--overrides={json.dumps(overrides)}", "--command", "--", "sleep", "3600")
+    kubectl("wait", "-n", release.namespace, "--for=condition=Ready", "pod/client",
+            "--timeout=90s")
+    return "client"
+
+
+def answers_from(release, client: str, url: str, count: int = 60) -> Counter:
+    """Which node's pod answered each of `count` requests from the client pod."""
+    node_of = {pod["metadata"]["name"]: pod["spec"]["nodeName"] for pod in release.pods()}
+    names = kubectl("exec", "-n", release.namespace, client, "--", "sh", "-c",
+                    f"for i in $(seq {count}); do {WHO_ANSWERED}{url}; done").split()
+    return Counter(node_of.get(name, name) for name in names)
+
+
+def test_a_client_on_one_node_reaches_pods_on_every_node_and_prefer_same_node_keeps_it_home(
+        install, nodes):
+    needs_kubernetes(34, "trafficDistribution: PreferSameNode")
+    release = install(SPREAD, *toleration_sets(nodes))
+    home = nodes[1]["metadata"]["name"]
+    client = client_pod(release, home, nodes)
+    url = f"http://{release.service}/status"
+    spread = answers_from(release, client, url)
+    assert set(spread) == set(placement(release)) and len(spread) == 3, spread
+    kubectl("patch", "service", release.service, "-n", release.namespace, "--type=merge",
+            "-p", '{"spec": {"trafficDistribution": "PreferSameNode"}}')
+
+    def only_home() -> Counter | None:
+        answers = answers_from(release, client, url, 30)
+        return answers if set(answers) == {home} else None
+    assert wait_until("kube-proxy to prefer the client's node", only_home, 30, every=2)
+
+
+def from_outside(release, url: str, count: int) -> Counter:
+    """Which node's pod answered each of `count` requests sent from this machine (not a
+    pod: kube-proxy sends a pod's NodePort traffic cluster-wide whatever the policy)."""
+    node_of = {pod["metadata"]["name"]: pod["spec"]["nodeName"] for pod in release.pods()}
+    answers: Counter = Counter()
+    for _ in range(count):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                answers[node_of.get(answer.headers.get(POD_HEADER), "?")] += 1
+        except OSError:
+            answers["no answer"] += 1
+    return answers
+
+
+def test_external_traffic_policy_local_answers_only_on_nodes_with_a_pod(install, nodes):
+    """A NodePort entered on a node from outside: Cluster forwards to a pod on any node;
+    Local only to the node's own, and a node without one answers nothing."""
+    names = [node["metadata"]["name"] for node in nodes]
+    home, empty = names[1], names[2]  # two nodes this machine reaches from outside
+    release = install(SPREAD, *toleration_sets(nodes), "service.type=NodePort", "replicaCount=2",
+                      "podDisruptionBudget.minAvailable=1", *avoiding(empty))
+    assert set(placement(release)) == {names[0], home}, placement(release)
+    port = kubectl("get", "service", release.service, "-n", release.namespace, "-o",
+                   "jsonpath={.spec.ports[0].nodePort}")
+    address = {node["metadata"]["name"]: next(
+        a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+        for node in nodes}
+    cross = from_outside(release, f"http://{address[empty]}:{port}/status", 20)
+    assert "no answer" not in cross and set(cross) <= {names[0], home}, cross
+    kubectl("patch", "service", release.service, "-n", release.namespace, "--type=merge",
+            "-p", '{"spec": {"externalTrafficPolicy": "Local"}}')
+
+    # Each node's kube-proxy applies the change on its own schedule: wait for both.
+    def only_local() -> Counter | None:
+        answers = from_outside(release, f"http://{address[home]}:{port}/status", 10)
+        return answers if set(answers) == {home} else None
+    assert wait_until("the NodePort to keep to its node", only_local, 30, every=2)
+
+    def nothing() -> Counter | None:
+        answers = from_outside(release, f"http://{address[empty]}:{port}/status", 2)
+        return answers if answers == Counter({"no answer": 2}) else None
+    assert wait_until("a node without a pod to answer nothing", nothing, 30, every=2)
+
+
+def avoiding(node: str) -> list[str]:
+    """--set values that keep the pods off `node` (a required node affinity)."""
+    term = "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution" \
+           ".nodeSelectorTerms[0].matchExpressions[0]"
+    return [f"{term}.key=kubernetes.io/hostname", f"{term}.operator=NotIn",
+            f"{term}.values[0]={node}"]
