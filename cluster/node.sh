@@ -10,7 +10,7 @@ source "$here/node-daemons.sh"
 
 usage() {
   cat >&2 <<'TEXT'
-usage: cluster/node.sh COMMAND N
+usage: cluster/node.sh COMMAND N    (N: the node's number or name, e.g. 3 or probe-demo-node-3)
   up N               add node N (2..9): network namespace, containerd, kubelet, kube-proxy
   down N             remove node N and everything it made
   stop-kubelet N     stop node N's kubelet (the node goes NotReady after the grace period)
@@ -28,7 +28,10 @@ TEXT
 
 (($# == 2)) || usage
 command=$1 n=$2
-[[ $n =~ ^[1-9]$ ]] || die "node '$n': a node number, 1 (the machine) to $NODES_MAX"
+# A node's name does as well as its number (probe-demo-node-3 is 3).
+[[ $n == "$NODE_NAME" ]] && n=1
+[[ $n == "$NODE_NAME-"* ]] && n=${n#"$NODE_NAME-"}
+[[ $n =~ ^[1-9]$ ]] || die "node '$2': a node number, 1 (the machine) to $NODES_MAX, or its name"
 [[ $EUID -eq 0 ]] || die "cluster/node.sh needs root"
 extra_only() {
   ((n > 1)) || die "$command: node 1 is the machine itself and the control plane; choose 2..$NODES_MAX"

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 import urllib.request
 from collections import Counter
 
@@ -19,11 +20,13 @@ import pytest
 from cluster_nodes import ready_nodes, toleration_sets, tolerations
 from support.cluster import (
     IMAGE,
+    ROOT,
     _binary,
     disruption_rows,
     kubectl,
     needs_kubernetes,
     rollout_test_log,
+    run,
     wait_until,
 )
 
@@ -155,15 +158,17 @@ def test_a_drain_with_nowhere_to_go_is_refused_in_one_line_before_any_load(insta
         kubectl("get", "nodes", "-o", "json"))["items"])
 
 
-def client_pod(release, node: str, nodes: list[dict]) -> str:
-    """A pod on `node` that can run curl against the Service, tolerating its taints."""
+def client_pod(release, node: str, nodes: list[dict], name: str = "client",
+               command: str = "sleep 3600") -> str:
+    """A pod of the image on `node` (tolerating its taints) running `command`, once it
+    runs."""
     overrides = {"spec": {"nodeName": node, "tolerations": tolerations(nodes)}}
-    kubectl("run", "client", "-n", release.namespace, "--restart=Never", f"--image={IMAGE}",
+    kubectl("run", name, "-n", release.namespace, "--restart=Never", f"--image={IMAGE}",
             "--labels=app.kubernetes.io/component=e2e-client",
-            f"--overrides={json.dumps(overrides)}", "--command", "--", "sleep", "3600")
-    kubectl("wait", "-n", release.namespace, "--for=condition=Ready", "pod/client",
+            f"--overrides={json.dumps(overrides)}", "--command", "--", "sh", "-c", command)
+    kubectl("wait", "-n", release.namespace, "--for=condition=Ready", f"pod/{name}",
             "--timeout=90s")
-    return "client"
+    return name
 
 
 def answers_from(release, client: str, url: str, count: int = 60) -> Counter:
@@ -242,3 +247,118 @@ def avoiding(node: str) -> list[str]:
            ".nodeSelectorTerms[0].matchExpressions[0]"
     return [f"{term}.key=kubernetes.io/hostname", f"{term}.operator=NotIn",
             f"{term}.values[0]={node}"]
+
+
+def node_sh(command: str, node: str) -> None:
+    run("bash", str(ROOT / "cluster" / "node.sh"), command, node)
+
+
+def client_summary(release, name: str) -> dict:
+    """The load client's JSON summary, at the end of its pod's log, once it is done."""
+    wait_until(f"{name} to finish", lambda: kubectl(
+        "get", "pod", name, "-n", release.namespace, "-o", "jsonpath={.status.phase}")
+        in ("Succeeded", "Failed"), 120)
+    return json.loads(kubectl("logs", name, "-n", release.namespace).split(SUMMARY)[-1])
+
+
+SUMMARY = "--- summary"
+LAG = 15  # seconds node 3's kube-proxy is paused once the rollout begins
+
+
+@pytest.mark.offline_cluster
+@pytest.mark.parametrize(("pre_stop", "drain", "loses"), [(1, 0, True), (20, 5, False)],
+                         ids=["pre-stop-shorter-than-the-lag", "pre-stop-longer"])
+def test_one_lagging_kube_proxy_loses_requests_unless_the_pre_stop_outlasts_it(
+        install, nodes, pre_stop, drain, loses):
+    """Node 3's kube-proxy is paused for 15 s as a rollout begins: its Service rules still
+    send node 3's clients to the old pods. With a preStop pause (and drain) shorter than
+    that, they have stopped listening and node 3's client loses requests; with a longer
+    one, nothing is lost. Node 2's kube-proxy keeps up: its client never loses one."""
+    steady, lagging = nodes[1]["metadata"]["name"], nodes[2]["metadata"]["name"]
+    release = install(SPREAD, *toleration_sets(nodes), f"rollout.preStop.sleepSeconds={pre_stop}",
+                      f"server.drainSeconds={drain}", "rollout.terminationGracePeriodSeconds=45")
+    load = (f"probe-demo client http://{release.service}/status --rate 50 --duration 45 "
+            f"--output quiet --json /tmp/summary.json; echo {SUMMARY}; cat /tmp/summary.json")
+    for node in (steady, lagging):
+        client_pod(release, node, nodes, f"client-{node}", load)
+    node_sh("pause-proxy", lagging)
+    try:
+        kubectl("rollout", "restart", f"deployment/{release.service}", "-n", release.namespace)
+        time.sleep(LAG)
+    finally:
+        node_sh("resume-proxy", lagging)
+    kubectl("rollout", "status", f"deployment/{release.service}", "-n", release.namespace,
+            "--timeout", "180s")
+    on_steady = client_summary(release, f"client-{steady}")
+    on_lagging = client_summary(release, f"client-{lagging}")
+    assert on_steady["attempts"] > 1000 and on_steady["failures"] == 0, on_steady
+    assert on_lagging["attempts"] > 1000, on_lagging
+    if loses:
+        assert on_lagging["failures"] > 0, on_lagging
+    else:
+        assert on_lagging["failures"] == 0, on_lagging
+
+
+def endpoint_ready(release, pod: str) -> bool | None:
+    """Whether the Service's EndpointSlices list `pod` as ready (None: not listed)."""
+    slices = json.loads(kubectl("get", "endpointslices", "-n", release.namespace, "-l",
+                                f"kubernetes.io/service-name={release.service}", "-o", "json"))
+    for endpoint_slice in slices["items"]:
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            if (endpoint.get("targetRef") or {}).get("name") == pod:
+                return bool(endpoint.get("conditions", {}).get("ready"))
+    return None
+
+
+@pytest.mark.offline_cluster
+def test_a_frozen_node_fails_requests_only_until_it_is_found_not_ready(install, nodes):
+    """Node 3 freezes (a hung machine: pods, kubelet, kube-proxy). Its pod still accepts
+    connections in the kernel and answers nothing, so requests sent there time out, until
+    the node controller, missing the node's heartbeat for node-monitor-grace-period, marks
+    it NotReady and its pod's endpoint not ready; then none fail. After tolerationSeconds
+    the pod is evicted, stays Terminating (no kubelet to confirm), and is replaced."""
+    steady, frozen = nodes[1]["metadata"]["name"], nodes[2]["metadata"]["name"]
+    fast_eviction = [f"tolerations[{i}].{field}={value}"
+                     for i, key in enumerate(("node.kubernetes.io/unreachable",
+                                              "node.kubernetes.io/not-ready"),
+                                             start=len(tolerations(nodes)))
+                     for field, value in (("key", key), ("operator", "Exists"),
+                                          ("effect", "NoExecute"), ("tolerationSeconds", 10))]
+    release = install(SPREAD, *toleration_sets(nodes), *fast_eviction)
+    victim = next(pod["metadata"]["name"] for pod in release.pods()
+                  if pod["spec"]["nodeName"] == frozen)
+    load = (f"probe-demo client http://{release.service}/status --rate 20 --duration 100 "
+            f"--timeout 2 --output quiet --json /tmp/summary.json; echo {SUMMARY}; "
+            "cat /tmp/summary.json")
+    client_pod(release, steady, nodes, "client", load)
+    client_started = time.time()
+    time.sleep(5)
+    node_sh("freeze", frozen)
+    frozen_at = time.time()
+    try:
+        wait_until(f"{frozen} to go NotReady", lambda: kubectl(
+            "get", "node", frozen, "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}') == "Unknown", 120)
+        wait_until("its pod's endpoint to turn not ready",
+                   lambda: endpoint_ready(release, victim) is False, 30, every=0.5)
+        unlisted_at = time.time()
+        wait_until("the pod to be evicted", lambda: release.pod_named(victim)[
+            "metadata"].get("deletionTimestamp"), 60)
+        wait_until("a replacement on another node", lambda: len([
+            pod for pod in release.pods() if not pod["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True"
+                    for c in pod["status"].get("conditions", []))]) == 3, 90)
+        assert release.pod_named(victim)["metadata"].get("deletionTimestamp"), \
+            "the frozen node's pod should stay Terminating while its kubelet is frozen"
+        summary = client_summary(release, "client")
+    finally:
+        node_sh("thaw", frozen)
+        wait_until(f"{frozen} to be Ready again", lambda: kubectl(
+            "get", "node", frozen, "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}') == "True", 120)
+    assert summary["failures"] > 0, summary
+    assert set(summary["failure_kinds"]) <= {"timeout"}, summary
+    # Every failure was sent between the freeze and the endpoint's turn to not ready (the
+    # client's clock began within a second of its pod turning Ready).
+    assert client_started + summary["first_failure_s"] >= frozen_at - 1, summary
+    assert client_started + summary["last_failure_s"] <= unlisted_at + 5, summary
