@@ -362,3 +362,22 @@ def test_a_frozen_node_fails_requests_only_until_it_is_found_not_ready(install, 
     # client's clock began within a second of its pod turning Ready).
     assert client_started + summary["first_failure_s"] >= frozen_at - 1, summary
     assert client_started + summary["last_failure_s"] <= unlisted_at + 5, summary
+
+
+@pytest.mark.offline_cluster
+def test_a_kubelet_restarted_mid_rollout_loses_no_request(install, nodes):
+    """Node 3's kubelet stops and starts again while a rollout replaces its pod: the pods
+    keep running without it, and the kubelet takes them up again where it left them."""
+    steady, restarted = nodes[1]["metadata"]["name"], nodes[2]["metadata"]["name"]
+    release = install(SPREAD, *toleration_sets(nodes))
+    load = (f"probe-demo client http://{release.service}/status --rate 50 --duration 40 "
+            f"--output quiet --json /tmp/summary.json; echo {SUMMARY}; cat /tmp/summary.json")
+    client_pod(release, steady, nodes, "client", load)
+    kubectl("rollout", "restart", f"deployment/{release.service}", "-n", release.namespace)
+    time.sleep(3)
+    node_sh("restart-kubelet", restarted)
+    kubectl("rollout", "status", f"deployment/{release.service}", "-n", release.namespace,
+            "--timeout", "180s")
+    summary = client_summary(release, "client")
+    assert summary["attempts"] > 1000 and summary["failures"] == 0, summary
+    assert sorted(placement(release).values()) == [1, 1, 1], placement(release)

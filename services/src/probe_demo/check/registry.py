@@ -62,7 +62,7 @@ DISRUPTIONS = (
                    (Permission("patch", "deployments", "apps", named=True),
                     Permission("get", "horizontalpodautoscalers", "autoscaling", named=True))),
     DisruptionKind("evict", "the eviction API on every pod in turn, honouring the "
-                   "PodDisruptionBudget", "kubectl drain",
+                   "PodDisruptionBudget", "the eviction API, as kubectl drain calls it",
                    (Permission("create", "pods", subresource="eviction"),)),
     DisruptionKind("drain", "cordon the node of the oldest pod, evict the release's pods on "
                    "it honouring the PodDisruptionBudget, uncordon once they run elsewhere",
