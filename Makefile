@@ -15,7 +15,7 @@ KUBE_BIN := $(CACHE)/kubernetes/$(KUBE_VERSION)/bin
 # (network namespaces, cluster/node.sh). The e2e tests run on 3, so the multi-node ones run.
 NODES ?= 1
 E2E_NODES := 3
-export NODES
+export NODES E2E_NODES
 export PATH := $(CURDIR)/.venv/bin:$(TOOLS_BIN):$(KUBE_BIN):$(PATH)
 export HELM_PLUGINS := $(CACHE)/tools/helm-plugins
 export KUBECONFIG := /var/lib/probe-demo-cluster/admin.kubeconfig
@@ -80,7 +80,7 @@ image: cluster-up ## build the multi-arch image offline and push it to the clust
 test-docs: venv chart-tools ## the guides' commands match presets, targets and flags; actionlint
 	pytest -q tests/docs
 
-test-e2e test: NODES = $(E2E_NODES)
+test-e2e test bench-rollout: NODES = $(E2E_NODES)
 test-e2e: venv image ## every scenario on the real cluster (3 at a time, a namespace each), helm test, ct install
 	pytest -q -n 3 --dist loadgroup tests/e2e
 

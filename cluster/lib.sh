@@ -41,7 +41,6 @@ SERVICE_CIDR="10.96.0.0/16"
 KUBERNETES_SERVICE_IP="10.96.0.1"
 DNS_SERVICE_IP="10.96.0.10"
 POD_CIDR="10.244.0.0/16"
-NODE_POD_CIDR="10.244.0.0/24"
 CNI_BRIDGE="pdemo-br0"
 # Extra nodes (node-daemons.sh): `make cluster-up NODES=3` adds nodes 2 and 3, each a
 # network namespace at ${NODES_SUBNET%.*}.N on the bridge $NODES_BRIDGE, where the machine
@@ -51,7 +50,7 @@ NODES="${NODES:-1}"
 NODES_MAX=9
 NODES_BRIDGE="pdemo-nodes"
 NODES_SUBNET="10.213.1.0/24"
-NODES_GATEWAY="10.213.1.1"
+NODES_GATEWAY="${NODES_SUBNET%.*}.1"  # node N is ${NODES_SUBNET%.*}.N
 NODES_REGISTRY="$NODES_GATEWAY:5000"
 EXTRA_NODE_TAINT="probe-demo.local/extra-node"
 

@@ -18,10 +18,12 @@ start() {
   log "starting $name"
   mkdir -p "$RUN/logs" "$RUN/pids" "$CLUSTER_CGROUP"
   # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
-  setsid sh -c 'for procs in $0; do echo $$ > "$procs"; done && exec "$@"' \
+  setsid sh -c 'for procs in $0; do echo $$ > "$procs" || exit 1; done; exec "$@"' \
     "$CLUSTER_CGROUP/cgroup.procs ${START_CGROUPS:-}" "$@" \
     >>"$RUN/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
+  sleep 0.2
+  kill -0 "$!" 2>/dev/null || die "$name did not start (see $RUN/logs/$name.log)"
 }
 
 # stop NAME: TERM, then KILL after 10 s.
@@ -61,7 +63,9 @@ node_sock() { echo "$(node_dir "$1")/containerd/containerd.sock"; }
 # The extra nodes that exist now, from their files.
 extra_nodes() {
   local dir
-  for dir in "$RUN"/nodes/*/; do [[ -d $dir ]] && basename "$dir"; done | sort -n
+  for dir in "$RUN"/nodes/*/; do
+    if [[ -d $dir ]]; then basename "$dir"; fi
+  done | sort -n
 }
 # in_node N: the words that run a command in node N's network namespace (none for node 1),
 # one a line, for `mapfile`.

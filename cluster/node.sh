@@ -11,7 +11,7 @@ source "$here/node-daemons.sh"
 usage() {
   cat >&2 <<'TEXT'
 usage: cluster/node.sh COMMAND N    (N: the node's number or name, e.g. 3 or probe-demo-node-3)
-  up N               add node N (2..9): network namespace, containerd, kubelet, kube-proxy
+  up N               add node N (2 and up): network namespace, containerd, kubelet, kube-proxy
   down N             remove node N and everything it made
   stop-kubelet N     stop node N's kubelet (the node goes NotReady after the grace period)
   start-kubelet N    start it again
@@ -31,10 +31,16 @@ command=$1 n=$2
 # A node's name does as well as its number (probe-demo-node-3 is 3).
 [[ $n == "$NODE_NAME" ]] && n=1
 [[ $n == "$NODE_NAME-"* ]] && n=${n#"$NODE_NAME-"}
-[[ $n =~ ^[1-9]$ ]] || die "node '$2': a node number, 1 (the machine) to $NODES_MAX, or its name"
+if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > NODES_MAX)); then
+  die "node '$2': a node number, 1 (the machine) to $NODES_MAX, or its name"
+fi
 [[ $EUID -eq 0 ]] || die "cluster/node.sh needs root"
 extra_only() {
   ((n > 1)) || die "$command: node 1 is the machine itself and the control plane; choose 2..$NODES_MAX"
+}
+frozen() { [[ $(cat "$(freezer)/freezer.state" 2>/dev/null) == FROZEN ]]; }
+not_frozen() {
+  ! frozen || die "$command: node $n is frozen, and a frozen process cannot stop: thaw it first"
 }
 exists() {
   if ((n == 1)); then
@@ -62,9 +68,9 @@ node_network_up() {
   [[ -e /run/netns/$netns ]] || ip netns add "$netns"
   if ! ip link show "$veth" >/dev/null 2>&1; then
     ip link add "$veth" type veth peer name eth0 netns "$netns"
-    ip link set "$veth" master "$NODES_BRIDGE"
-    ip -n "$netns" addr add "$ip/${NODES_SUBNET#*/}" dev eth0
   fi
+  ip link set "$veth" master "$NODES_BRIDGE"
+  ip -n "$netns" addr replace "$ip/${NODES_SUBNET#*/}" dev eth0
   ip link set "$veth" up
   ip -n "$netns" link set lo up
   ip -n "$netns" link set eth0 up
@@ -98,6 +104,14 @@ node_up() {
   extra_only
   for tool in nsenter ip; do command -v "$tool" >/dev/null || die "$tool is missing"; done
   [[ -f $RUN/pki/done ]] || die "up: the cluster is not running (make cluster-up first)"
+  # The node's freeze, and the cgroupRoot in each controller's own hierarchy, are cgroup v1.
+  [[ -d /sys/fs/cgroup/freezer ]] \
+    || die "up: extra nodes need cgroup v1 (a freezer hierarchy); this machine has cgroup v2"
+  # A node left frozen, paused or cut off by an earlier run comes back as it should be.
+  if frozen; then echo THAWED > "$(freezer)/freezer.state"; fi
+  if [[ -f $RUN/pids/$(daemon kube-proxy "$n").pid ]]; then
+    kill -CONT "$(cat "$RUN/pids/$(daemon kube-proxy "$n").pid")" 2>/dev/null || true
+  fi
   mkdir -p "$(node_dir "$n")"
   node_network_up
   node_cgroups_up
@@ -162,9 +176,9 @@ node_down() {
 case $command in
   up) node_up ;;
   down) node_down ;;
-  stop-kubelet) exists; stop "$(daemon kubelet "$n")" ;;
-  start-kubelet) exists; start_kubelet "$n" ;;
-  restart-kubelet) exists; stop "$(daemon kubelet "$n")"; start_kubelet "$n" ;;
+  stop-kubelet) exists; not_frozen; stop "$(daemon kubelet "$n")" ;;
+  start-kubelet) exists; not_frozen; start_kubelet "$n" ;;
+  restart-kubelet) exists; not_frozen; stop "$(daemon kubelet "$n")"; start_kubelet "$n" ;;
   pause-proxy) exists; kill -STOP "$(pid_of kube-proxy)" ;;
   resume-proxy) exists; kill -CONT "$(pid_of kube-proxy)" ;;
   freeze) extra_only; exists; echo FROZEN > "$(freezer)/freezer.state" ;;

@@ -15,7 +15,7 @@ for tool in etcd containerd runc ctr openssl iptables conntrack buildah docker-r
   command -v "$tool" >/dev/null || die "$tool is missing: run 'make deps' first"
 done
 [[ -x /usr/lib/cni/bridge ]] || die "CNI plugins are missing: run 'make deps' first"
-if ! [[ $NODES =~ ^[1-9]$ ]] || ((NODES > NODES_MAX)); then
+if ! [[ $NODES =~ ^[0-9]+$ ]] || ((NODES < 1 || NODES > NODES_MAX)); then
   die "NODES=$NODES: the number of nodes, 1 (the machine alone) to $NODES_MAX"
 fi
 

@@ -8,13 +8,19 @@ from __future__ import annotations
 import json
 import subprocess
 
+# The taints the node controller puts on a node it found gone; they stay a moment after
+# the node is back.
+NOT_BACK = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+
 
 def ready_nodes(kubectl: str = "kubectl") -> list[dict]:
-    """The Ready, schedulable nodes of the current kubeconfig's cluster, by name."""
+    """The Ready, schedulable nodes of the current kubeconfig's cluster, by name: not
+    cordoned, and not still tainted as gone."""
     out = subprocess.run([kubectl, "get", "nodes", "-o", "json"], capture_output=True,
                          text=True, check=True).stdout
     return [node for node in json.loads(out)["items"]
             if not node["spec"].get("unschedulable")
+            and not any(t["key"] in NOT_BACK for t in node["spec"].get("taints", []))
             and any(c["type"] == "Ready" and c["status"] == "True"
                     for c in node["status"].get("conditions", []))]
 

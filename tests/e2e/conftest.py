@@ -28,7 +28,17 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "metrics: needs the metrics API (metrics-server)")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
+    # A worker of `--dist loadgroup` names each grouped test NODEID@GROUP, which is how the
+    # multi-node tests (one group) run one after another; without it they would not.
+    if getattr(config.option, "loadgroup", False):
+        ungrouped = [item.nodeid for item in items
+                     if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if ungrouped:
+            raise pytest.UsageError(f"--dist loadgroup left {ungrouped[0]} out of its xdist "
+                                    "group (a pytest that pytest-xdist cannot rename tests "
+                                    "in: see requirements-dev.txt)")
     if OFFLINE_CLUSTER:
         return  # our cluster has every part: nothing is skipped
     metrics = subprocess.run(["kubectl", "get", "--raw", "/apis/metrics.k8s.io/v1beta1"],
@@ -55,6 +65,9 @@ def namespace(request) -> Iterator[Callable[..., str]]:
 
     yield make
     for name in created:
+        # The release first: what it made outside the namespace (the rollout check's
+        # ClusterRole for drain) goes with it.
+        helm("uninstall", "demo", "-n", name, "--ignore-not-found", check=False)
         kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 

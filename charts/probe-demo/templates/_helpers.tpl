@@ -212,7 +212,7 @@ needs, and those the chosen disruptions need. Empty when the scope needs none.
 {{- $check := $root.Values.rolloutCheck }}
 {{- $rules := list }}
 {{- range $rule := ($root.Files.Get "disruptions.json" | fromJson).rules }}
-{{- if eq $rule.clusterScoped $.clusterScoped }}
+{{- if eq (default false $rule.clusterScoped) $.clusterScoped }}
 {{- $verbs := list }}
 {{- range $rule.verbs }}
 {{- $needed := not .for }}

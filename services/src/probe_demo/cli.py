@@ -217,6 +217,14 @@ def run_check_command(args: argparse.Namespace) -> int:
     from probe_demo.check.errors import CheckError
     from probe_demo.check.run import run_check
 
+    def stopped(signum: int, _frame: object) -> None:
+        # Unwind as an error, so the check's cleanups run (a drain uncordons its node);
+        # a second signal during them is not let in.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise CheckError(f"stopped by {signal.Signals(signum).name} before the disruptions "
+                         "were done")
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         result = run_check(options, say=lambda line: print(line, flush=True))
     except CheckError as err:

@@ -229,3 +229,14 @@ def test_failures_while_the_front_door_still_routed_to_a_stopped_server_are_expl
     result.options.host = "demo.probe-demo.test"  # through a front door we cannot watch
     assert "so the front door, which follows them, kept sending it requests" in "\n".join(
         report.explain(result))
+
+
+def test_lanes_name_each_pods_node_only_when_the_pods_ran_on_several():
+    result = naive_result([ok(1, 0.5)])
+    result.node_of = {OLD: "node-a", NEW: "node-a"}
+    assert [lane.where for lane in report.lanes(result)] == ["", ""]
+    result.node_of = {OLD: "node-a", NEW: "node-b"}
+    lanes = {lane.label: lane.where for lane in report.lanes(result)}
+    assert lanes == {"aaaaa-11111": "node-a", "bbbbb-22222": "node-b"}
+    svg = report.svg(result, "drain")
+    assert '<text class="lane-where"' in svg and ">node-b</text>" in svg

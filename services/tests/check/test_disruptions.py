@@ -68,6 +68,9 @@ class NodesCluster(FakeCluster):
     def nodes(self):
         return self.node_list
 
+    def node(self, name):
+        return next(n for n in self.node_list if n.metadata.name == name)
+
     def cordon(self, name, unschedulable=True):
         self.calls.append(("cordon" if unschedulable else "uncordon", name))
         (self.cordoned.add if unschedulable else self.cordoned.discard)(name)
@@ -78,7 +81,7 @@ class NodesCluster(FakeCluster):
             gone = next(p for p in self.live if p.metadata.name == name)
             self.live.remove(gone)
             free = next(n.metadata.name for n in self.node_list
-                        if n.metadata.name not in self.cordoned)
+                        if n.metadata.name not in self.cordoned and not n.spec.unschedulable)
             self.live.append(pod(f"{name}-new", 100 + len(self.live), node=free))
         return refused
 
@@ -101,24 +104,81 @@ def test_drain_where_no_other_node_could_take_the_pods_is_refused_naming_each_re
     with pytest.raises(CheckError) as refused:
         disruptions.PRECONDITIONS["drain"](target(cluster))
     assert str(refused.value) == (
-        "drain: no node but nodes/n1 can take the pods, so they would have nowhere to go "
-        "(n2: not Ready; n3: cordoned; n4: taint extra:NoSchedule not tolerated; "
+        "drain: refused: no node other than nodes/n1 could take its pods (n2: not Ready; "
+        "n3: cordoned; n4: taint extra:NoSchedule not tolerated; "
         "n5: taint gpu:NoSchedule not tolerated)")
     assert cluster.calls == []
 
 
+def test_nodes_refused_for_the_same_reason_are_named_together():
+    cluster = NodesCluster(["n1"], nodes=[node("n1"), *(node(f"n{i}", ready=False)
+                                                       for i in (3, 2, 4))])
+    with pytest.raises(CheckError, match=r"\(n2, n3, n4: not Ready\)$"):
+        disruptions.PRECONDITIONS["drain"](target(cluster))
+
+
 def test_drain_on_a_one_node_cluster_is_refused_in_one_line():
-    with pytest.raises(CheckError, match=r"^drain: no node but nodes/n1 can take the pods, "
-                                         r"so they would have nowhere to go \(the cluster "
-                                         r"has one node\)$"):
+    with pytest.raises(CheckError, match=r"^drain: refused: no node other than nodes/n1 could "
+                                         r"take its pods \(the cluster has no other node\)$"):
         disruptions.PRECONDITIONS["drain"](target(NodesCluster(["n1", "n1"])))
+
+
+def test_drain_of_pods_that_tolerate_a_cordon_is_refused():
+    """They would be put back on the cordoned node, evicted again, for ever."""
+    cluster = NodesCluster(["n1", "n2"])
+    cluster.live = [pod("p0", 0, tolerations=[(None, "Exists", None, None)])]
+    with pytest.raises(CheckError, match=r"^drain: refused: the pods tolerate "
+                                         r"node.kubernetes.io/unschedulable"):
+        disruptions.PRECONDITIONS["drain"](target(cluster))
+
+
+def test_a_node_cordoned_before_the_drain_stays_cordoned():
+    cluster = NodesCluster(["n1", "n2"], nodes=[node("n1", unschedulable=True), node("n2")])
+    run = disruptions.Disruption("drain")
+    disruptions.drain(target(cluster), run)
+    assert cluster.calls == [("evict", "p0")]
+    assert run.notes[0] == "nodes/n1 was cordoned already (and stays so)"
+
+
+def test_an_uncordon_that_fails_after_a_failed_drain_is_said_and_the_first_error_kept(
+        monkeypatch):
+    monkeypatch.setattr(disruptions.time, "sleep", lambda _s: None)
+    cluster = NodesCluster(["n1", "n2"])
+    cluster.live.append(pod("stuck", -5, terminating=True, node="n2"))
+
+    cordon_for_real = cluster.cordon
+
+    def cordon(name, unschedulable=True):
+        if not unschedulable:
+            raise CheckError("no permission to patch nodes/n1 cluster-wide")
+        cordon_for_real(name)
+    cluster.cordon = cordon
+    said = []
+    checked = target(cluster, said)
+    checked.settle_timeout = 0
+    with pytest.raises(CheckError, match="did not settle"):
+        disruptions.drain(checked, disruptions.Disruption("drain"))
+    assert said[-1] == ("  drain: could not uncordon nodes/n1 (no permission to patch nodes/n1 "
+                        "cluster-wide): run kubectl uncordon n1")
+
+
+def test_an_eviction_refused_for_longer_than_the_settle_timeout_fails_naming_it(monkeypatch):
+    monkeypatch.setattr(disruptions.time, "sleep", lambda _s: None)
+    cluster = NodesCluster(["n1", "n2"], refusals={"p0": 1000})
+    cluster.ready = 1  # never settles: the budget never lets p0 go
+    checked = target(cluster)
+    checked.settle_timeout = 0
+    with pytest.raises(CheckError, match=r"^drain: eviction of p0 still refused after 0s"):
+        disruptions.drain(checked, disruptions.Disruption("drain"))
+    assert cluster.calls[-1] == ("uncordon", "n1")
 
 
 @pytest.mark.parametrize(("toleration", "fits"), [
     (("extra", "Exists", None, "NoSchedule"), True),
     (("extra", "Exists", None, None), True),
-    ((None, "Exists", None, None), True),
     (("extra", "Equal", "yes", "NoSchedule"), True),
+    (("extra", None, "yes", "NoSchedule"), True),  # as the API returns the default
+    (("extra", "Lt", "yes", "NoSchedule"), False),
     (("extra", "Equal", "no", "NoSchedule"), False),
     (("extra", "Exists", None, "NoExecute"), False),
     (("other", "Exists", None, None), False),
@@ -130,7 +190,7 @@ def test_a_tolerated_taint_or_a_matching_selector_lets_the_drain_go(toleration, 
     if fits:
         assert disruptions.PRECONDITIONS["drain"](target(cluster)) == "n1"
     else:
-        with pytest.raises(CheckError, match="n2: taint extra:NoSchedule not tolerated"):
+        with pytest.raises(CheckError, match=r"\(n2: taint extra:NoSchedule not tolerated\)"):
             disruptions.PRECONDITIONS["drain"](target(cluster))
 
 

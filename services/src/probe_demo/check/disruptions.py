@@ -111,10 +111,12 @@ def scale_down(target: DisruptedDeployment, disruption: Disruption) -> None:
     target.settle(disruption)
 
 
-def _evict_each(target: DisruptedDeployment, disruption: Disruption, pods: list[Any]) -> bool:
+def _evict_each(target: DisruptedDeployment, disruption: Disruption, pods: list[Any],
+                deadline: float) -> bool:
     """Evict `pods` in turn, False once one is blocked. A refusal is retried while the
-    Deployment is still replacing pods; once it has settled a refusal can never turn into
-    a yes (nothing will change), so the eviction is reported as blocked, not waited on."""
+    Deployment is still replacing pods (until `deadline`); once it has settled a refusal
+    can never turn into a yes (nothing will change), so the eviction is reported as
+    blocked, not waited on."""
     for pod in pods:
         name = pod.metadata.name
         refused_before = False
@@ -122,6 +124,10 @@ def _evict_each(target: DisruptedDeployment, disruption: Disruption, pods: list[
             if not refused_before:
                 target.note(disruption, f"eviction of {name} refused: {why}")
                 refused_before = True
+            if time.monotonic() > deadline:
+                raise CheckError(f"{disruption.name}: eviction of {name} still refused after "
+                                 f"{target.settle_timeout:g}s (the Deployment: "
+                                 f"{target.unsettled()}): {why}")
             if target.unsettled() is None:
                 disruption.blocked = (f"eviction of {name} can never be allowed while the "
                                       f"Deployment stays as it is: {why}")
@@ -135,8 +141,18 @@ def _evict_each(target: DisruptedDeployment, disruption: Disruption, pods: list[
 def evict(target: DisruptedDeployment, disruption: Disruption) -> None:
     """Evict each pod present at the start in turn: its replacement may land anywhere,
     the same node too."""
-    _evict_each(target, disruption, target.live_pods())
+    _evict_each(target, disruption, target.live_pods(),
+                time.monotonic() + target.settle_timeout)
     target.settle(disruption)
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A taint, shaped as the API's V1Taint (for _tolerates)."""
+
+    key: str
+    effect: str
+    value: str | None = None
 
 
 def _tolerates(pod: Any, taint: Any) -> bool:
@@ -147,7 +163,8 @@ def _tolerates(pod: Any, taint: Any) -> bool:
         if toleration.operator == "Exists":
             if not toleration.key or toleration.key == taint.key:
                 return True
-        elif toleration.key == taint.key and (toleration.value or "") == (taint.value or ""):
+        elif (toleration.operator in (None, "", "Equal") and toleration.key == taint.key
+              and (toleration.value or "") == (taint.value or "")):
             return True
     return False
 
@@ -170,37 +187,70 @@ def _why_not_for(pod: Any, node: Any) -> str | None:
     return None
 
 
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"  # the taint of a cordoned node
+
+
 def drain_node(target: DisruptedDeployment) -> str:
     """The node `drain` empties: the oldest pod's. Refused, before any load, when no other
-    node could take its pods (`kubectl drain` would wait for ever)."""
+    node could take its pods (by readiness, cordon, taints and nodeSelector; the scheduler
+    weighs more, and a drain that still cannot place them fails after --settle-timeout),
+    or when the pods would be put back on the cordoned node."""
     pods = [pod for pod in target.live_pods() if pod.spec.node_name]
     if not pods:
         raise CheckError("drain: the Deployment has no running pod, so no node to drain")
     node = pods[0].spec.node_name
-    others = {n.metadata.name: _why_not_for(pods[0], n) for n in target.cluster.nodes()
-              if n.metadata.name != node}
-    if not any(why is None for why in others.values()):
-        refused = "; ".join(f"{name}: {why}" for name, why in sorted(others.items()))
-        raise CheckError(f"drain: no node but nodes/{node} can take the pods, so they would "
-                         f"have nowhere to go ({refused or 'the cluster has one node'})")
-    return node
+    if _tolerates(pods[0], Taint(UNSCHEDULABLE, "NoSchedule")):
+        raise CheckError(f"drain: refused: the pods tolerate {UNSCHEDULABLE}, so the "
+                         f"scheduler would put them back on nodes/{node} once cordoned")
+    reasons: dict[str, list[str]] = {}
+    for other in target.cluster.nodes():
+        if other.metadata.name != node:
+            why = _why_not_for(pods[0], other)
+            if why is None:
+                return node
+            reasons.setdefault(why, []).append(other.metadata.name)
+    told = "; ".join(f"{', '.join(sorted(names))}: {why}" for why, names in reasons.items())
+    raise CheckError(f"drain: refused: no node other than nodes/{node} could take its pods "
+                     f"({told or 'the cluster has no other node'})")
 
 
 def drain(target: DisruptedDeployment, disruption: Disruption) -> None:
     """What `kubectl drain` does to the release: cordon the node, evict its pods (the
     PodDisruptionBudget decides when), and once their replacements run elsewhere,
-    uncordon it: the node is left as it was found, whatever happens in between."""
+    uncordon it. A node that was cordoned before is left cordoned; one the check cordoned
+    is uncordoned however the drain ends (an error, the check's own SIGTERM)."""
     node = drain_node(target)
-    target.cluster.cordon(node)
-    target.note(disruption, f"cordoned nodes/{node}")
+    cordoned_before = bool(target.cluster.node(node).spec.unschedulable)
+    deadline = time.monotonic() + target.settle_timeout
+    failed = True
     try:
+        if cordoned_before:
+            target.note(disruption, f"nodes/{node} was cordoned already (and stays so)")
+        else:
+            target.cluster.cordon(node)
+            target.note(disruption, f"cordoned nodes/{node}")
+        rounds = 0
         while on_node := [pod for pod in target.live_pods() if pod.spec.node_name == node]:
-            if not _evict_each(target, disruption, on_node):
+            rounds += 1
+            if rounds > 1 and time.monotonic() > deadline:
+                raise CheckError(f"drain: pods still on nodes/{node} after "
+                                 f"{target.settle_timeout:g}s: "
+                                 f"{', '.join(pod.metadata.name for pod in on_node)}")
+            if not _evict_each(target, disruption, on_node, deadline):
                 break
         target.settle(disruption)
+        failed = False
     finally:
-        target.cluster.cordon(node, unschedulable=False)
-        target.note(disruption, f"uncordoned nodes/{node}")
+        if not cordoned_before:
+            try:
+                target.cluster.cordon(node, unschedulable=False)
+                target.note(disruption, f"uncordoned nodes/{node}")
+            except CheckError as err:
+                if not failed:
+                    raise
+                # The drain's own error goes on; this one is said, not lost.
+                target.say(f"  drain: could not uncordon nodes/{node} ({err}): run "
+                           f"kubectl uncordon {node}")
 
 
 # What a disruption needs of the cluster, asked before any load is sent.
