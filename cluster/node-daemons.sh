@@ -35,7 +35,7 @@ stop() {
     kill -CONT "$pid" 2>/dev/null  # a paused one (node.sh pause-proxy) would not hear TERM
     kill "$pid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true  # gone already, as it should be
   fi
   rm -f "$pidfile"
 }

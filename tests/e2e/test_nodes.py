@@ -116,13 +116,14 @@ def ready_pods_through(release, stop: threading.Event, counts: list[int]) -> Non
 
 
 def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
-    """`helm test` drains the node of the oldest pod at 500 requests/s through the
-    Service (the 3 replicas on nodes 2 and 3): the PodDisruptionBudget (minAvailable 2)
-    lets one pod go at a time, its replacement starts on the other node, and not one
-    request is lost."""
+    """`helm test` drains the node of the oldest pod under load through the Service (the 3
+    replicas on nodes 2 and 3): the PodDisruptionBudget (minAvailable 2) lets one pod go
+    at a time, its replacement starts on the other node, and not one request is lost.
+    100 requests/s, as the other rollout tests, beside them on this machine's two cores;
+    500 requests/s is the benchmark's (make bench-rollout), on a machine left to it."""
     release = install(SPREAD, *toleration_sets(nodes), *off_the_first(nodes),
                       "rolloutCheck.enabled=true", "rolloutCheck.disruptions={drain}",
-                      "rolloutCheck.rate=500")
+                      "rolloutCheck.rate=100")
     before = placement(release)
     stop, counts = threading.Event(), []
     watcher = threading.Thread(target=ready_pods_through, args=(release, stop, counts))
@@ -134,8 +135,8 @@ def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
         watcher.join()
     assert passed, log
     attempts, failures = disruption_rows(log)["drain"]
-    assert attempts > 5000 and failures == 0, log
-    drained = re.search(r"cordoned nodes/(\S+)", log).group(1)
+    assert attempts > 1000 and failures == 0, log
+    drained = re.search(r"  drain: cordoned nodes/(\S+)", log).group(1)
     assert drained in before and f"uncordoned nodes/{drained}" in log, log
     assert drained not in placement(release), placement(release)
     assert not any(node["spec"].get("unschedulable") for node in json.loads(
@@ -146,7 +147,7 @@ def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
 def test_a_node_drain_loses_requests_on_the_naive_preset(install, nodes):
     release = install(["naive-rollout", "spread-over-nodes"], *toleration_sets(nodes),
                       *off_the_first(nodes), "rolloutCheck.enabled=true",
-                      "rolloutCheck.disruptions={drain}", "rolloutCheck.rate=500")
+                      "rolloutCheck.disruptions={drain}", "rolloutCheck.rate=100")
     log, passed = rollout_test_log(release)
     assert not passed, log
     _attempts, failures = disruption_rows(log)["drain"]
