@@ -28,20 +28,10 @@ stop etcd
 stop registry
 # What is left in the cluster's cgroup: the containerd shims, and anything a crashed run
 # left without a pid file. Nothing outside it is touched.
-if [[ -f $CLUSTER_CGROUP/cgroup.procs ]]; then
-  for _ in $(seq 20); do
-    while read -r pid; do kill -9 "$pid" 2>/dev/null; done < "$CLUSTER_CGROUP/cgroup.procs"
-    [[ -s $CLUSTER_CGROUP/cgroup.procs ]] || break
-    sleep 0.5
-  done
-fi
+kill_cgroup "$CLUSTER_CGROUP"
 
 # Mounts below $RUN (overlay roots, shm, volumes) and the pods' network namespaces.
-for _ in 1 2 3; do
-  grep -o " $RUN/[^ ]*" /proc/mounts | sort -r | while read -r mount; do
-    umount -l "$mount" 2>/dev/null
-  done
-done
+unmount_under "$RUN"
 for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ {print $1}'); do ip netns delete "$ns"; done
 
 # iptables: kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains, in every table.
@@ -62,13 +52,9 @@ ip link delete "$CNI_BRIDGE" 2>/dev/null
 ip addr delete "$NODE_IP/32" dev lo 2>/dev/null
 ip route delete blackhole "$SERVICE_CIDR" 2>/dev/null
 # Whatever the kubelet left in the cgroup hierarchy (kubepods).
-for hierarchy in /sys/fs/cgroup/*/; do
-  [[ -d $hierarchy/kubepods ]] && find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
-done
+for hierarchy in /sys/fs/cgroup/*/; do remove_cgroup "${hierarchy}kubepods"; done
 # Our own cgroups, once empty: the cluster's, and those `ctr run` made for the image tests.
-for dir in "$CLUSTER_CGROUP" /sys/fs/cgroup/*/probe-demo-*; do
-  [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
-done
+for dir in "$CLUSTER_CGROUP" /sys/fs/cgroup/*/probe-demo-*; do remove_cgroup "$dir"; done
 rm -rf "$RUN"
 # The kubelet keeps its device-plugin socket at a fixed path, whatever its root directory;
 # the directories go only if nothing else is in them.

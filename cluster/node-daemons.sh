@@ -40,6 +40,31 @@ stop() {
   rm -f "$pidfile"
 }
 
+# Teardown, for cluster-down and for one node's `node.sh down` (neither runs with set -e).
+# kill_cgroup DIR: SIGKILL every process in cgroup DIR and below it, until none is left.
+kill_cgroup() {
+  local pid
+  [[ -d $1 ]] || return 0
+  for _ in $(seq 20); do
+    while read -r pid; do kill -9 "$pid" 2>/dev/null; done \
+      < <(find "$1" -name cgroup.procs -exec cat {} +)
+    [[ -z $(find "$1" -name cgroup.procs -exec cat {} +) ]] && return 0
+    sleep 0.5
+  done
+}
+# unmount_under DIR: every mount below DIR, deepest first, in three passes (stacked mounts).
+unmount_under() {
+  for _ in 1 2 3; do
+    grep -o " $1/[^ ]*" /proc/mounts | sort -r | while read -r mount; do
+      umount -l "$mount" 2>/dev/null
+    done
+  done
+}
+# remove_cgroup DIR: cgroup DIR and every cgroup below it, once they are empty.
+remove_cgroup() {
+  [[ -d $1 ]] && find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+}
+
 # write_config FILE: stdin becomes FILE only if it differs, because kube-proxy (and others)
 # exit when a config file they watch is rewritten, even with the same content.
 write_config() {

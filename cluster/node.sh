@@ -146,26 +146,12 @@ node_down() {
   fi
   stop "$(daemon containerd "$n")"
   # What is left of the node's processes (shims, containers): all in its freezer branch.
-  if [[ -d $(freezer) ]]; then
-    for _ in $(seq 20); do
-      find "$(freezer)" -name cgroup.procs -exec cat {} + | while read -r pid; do
-        kill -9 "$pid" 2>/dev/null
-      done
-      [[ -z $(find "$(freezer)" -name cgroup.procs -exec cat {} +) ]] && break
-      sleep 0.5
-    done
-  fi
-  for _ in 1 2 3; do
-    grep -o " $(node_dir "$n")/[^ ]*" /proc/mounts | sort -r | while read -r mount; do
-      umount -l "$mount" 2>/dev/null
-    done
-  done
+  kill_cgroup "$(freezer)"
+  unmount_under "$(node_dir "$n")"
   ip route delete "$(node_pod_cidr "$n")" 2>/dev/null
   ip link delete "$(node_veth "$n")" 2>/dev/null
   [[ -e /run/netns/$(node_netns "$n") ]] && ip netns delete "$(node_netns "$n")"
-  for cgroup in /sys/fs/cgroup/*/"$(node_cgroup "$n")"; do
-    [[ -d $cgroup ]] && find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
+  for cgroup in /sys/fs/cgroup/*/"$(node_cgroup "$n")"; do remove_cgroup "$cgroup"; done
   "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" delete node "$(node_name "$n")" \
     --ignore-not-found --request-timeout 10s >/dev/null 2>&1
   rm -rf "$(node_dir "$n")"
