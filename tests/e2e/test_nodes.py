@@ -106,13 +106,15 @@ def test_a_cordoned_node_is_left_out_of_the_spread_only_with_node_taints_policy_
         kubectl("uncordon", cordoned)
 
 
+def pod_ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True"
+               for c in pod["status"].get("conditions", []))
+
+
 def ready_pods_through(release, stop: threading.Event, counts: list[int]) -> None:
     """Append, every half second until `stop`, how many of the release's pods are Ready."""
     while not stop.wait(0.5):
-        counts.append(sum(
-            1 for pod in release.pods()
-            if any(c["type"] == "Ready" and c["status"] == "True"
-                   for c in pod["status"].get("conditions", []))))
+        counts.append(sum(1 for pod in release.pods() if pod_ready(pod)))
 
 
 def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
@@ -362,8 +364,7 @@ def test_a_frozen_node_fails_requests_only_until_it_is_found_not_ready(install, 
             "metadata"].get("deletionTimestamp"), 60)
         wait_until("a replacement on another node", lambda: len([
             pod for pod in release.pods() if not pod["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True"
-                    for c in pod["status"].get("conditions", []))]) == 3, 90)
+            and pod_ready(pod)]) == 3, 90)
         assert release.pod_named(victim)["metadata"].get("deletionTimestamp"), \
             "the frozen node's pod should stay Terminating while its kubelet is frozen"
         summary = client_summary(release, "client")
