@@ -2,7 +2,8 @@
 # Builds the Kubernetes server and client binaries from the Go module proxy.
 # k8s.io/kubernetes points its staging modules at ./staging via replace directives,
 # so `go install k8s.io/kubernetes/cmd/...@v` is refused; a wrapper module that
-# replaces each staging module with its published v0.x twin builds them instead.
+# replaces each staging module with its published v0.x twin builds them instead. The
+# staging modules are read from that version's own go.mod (each minor adds some).
 # Output: $CACHE/kubernetes/$KUBE_VERSION/bin/{kube-apiserver,...,kubectl}. Idempotent.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -17,16 +18,14 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go
-  cloud-provider cluster-bootstrap code-generator component-base component-helpers
-  controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation
-  endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy
-  kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission
-  sample-apiserver)
 staging_version="v0.${KUBE_VERSION#v1.}"
 
 mod="$CACHE/kubernetes/$KUBE_VERSION/module"
 mkdir -p "$mod" "$out"
+upstream_mod=$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
+  | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+mapfile -t staging < <(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$upstream_mod")
+[[ ${#staging[@]} -gt 0 ]] || die "no staging modules in $upstream_mod"
 {
   echo "module probe-demo.local/kubernetes-build"
   echo
@@ -35,7 +34,7 @@ mkdir -p "$mod" "$out"
   echo "require k8s.io/kubernetes $KUBE_VERSION"
   echo
   echo "replace ("
-  for m in "${staging[@]}"; do echo "	k8s.io/$m => k8s.io/$m $staging_version"; done
+  for m in "${staging[@]}"; do echo "	$m => $m $staging_version"; done
   echo ")"
 } > "$mod/go.mod"
 cat > "$mod/tools.go" <<'GO'
