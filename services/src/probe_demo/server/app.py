@@ -15,23 +15,24 @@ from flask import Flask, g, got_request_exception, request
 from werkzeug.wrappers import Response
 
 from probe_demo.protocol import POD_HEADER
-from probe_demo.server import endpoints, faults, logs, ui, work
+from probe_demo.server import endpoints, faults, health, logs, ui, work
 from probe_demo.server.config import Settings
 from probe_demo.server.context import EXTENSION_KEY, Services, services
 from probe_demo.server.metrics import Metrics, method_label
-from probe_demo.server.probe_hits import ProbeHits
+from probe_demo.server.probe_hits import (
+    KUBELET_AGENT,
+    ORDINARY_ANSWER_HEADERS,
+    ORDINARY_HEADERS,
+    ProbeHits,
+    ProbeProtocol,
+    unusual,
+)
 from probe_demo.server.state import PodState
 from probe_demo.server.stress import Resources
 
-# Requests to these paths, or from the kubelet, are logged as probe hits.
-PROBE_PATHS = frozenset({"/healthcheck", "/livez", "/readyz", "/ready", "/startupz"})
-# Headers every HTTP client sends; the rest (e.g. a probe's httpHeaders) are logged.
-ORDINARY_HEADERS = frozenset(
-    {"host", "user-agent", "accept", "accept-encoding", "connection", "content-length",
-     "content-type"}
-)
-# Headers every answer carries; the rest (e.g. seed 000's custom header) are shown by /ui.
-ORDINARY_ANSWER_HEADERS = frozenset({"content-type", "content-length", POD_HEADER.lower()})
+# Requests to these paths (the unhealthy variant's /healthcheck too), or from the kubelet,
+# are logged as probe hits.
+PROBE_PATHS = frozenset({"/healthcheck", *health.PROBE_ROUTES})
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -74,15 +75,15 @@ def _observe(response: Response) -> Response:
     shared.metrics.requests.labels(method_label(request.method), endpoint, code).inc()
     shared.metrics.latency.labels(endpoint).observe(elapsed)
     user_agent = request.headers.get("User-Agent", "")
-    if request.path in PROBE_PATHS or user_agent.startswith("kube-probe/"):
-        sent = ((name, value) for name, value in request.headers.items()
-                if name.lower() not in ORDINARY_HEADERS)
-        answered = ((name, value) for name, value in response.headers.items()
-                    if name.lower() not in ORDINARY_ANSWER_HEADERS)
+    if request.path in PROBE_PATHS or user_agent.startswith(KUBELET_AGENT):
+        protocol = (ProbeProtocol.HTTP1_0 if request.environ.get("SERVER_PROTOCOL") == "HTTP/1.0"
+                    else ProbeProtocol.HTTP1_1)
         shared.probe_hits.record(endpoint=endpoint, path=request.path[:256],
                                  status=response.status_code, user_agent=user_agent[:256],
-                                 headers=logs.bounded_headers(sent),
-                                 answer_headers=logs.bounded_headers(answered))
+                                 protocol=protocol,
+                                 headers=unusual(request.headers.items(), ORDINARY_HEADERS),
+                                 answer_headers=unusual(response.headers.items(),
+                                                        ORDINARY_ANSWER_HEADERS))
     elif shared.settings.log_requests:
         logs.event("request", method=request.method[:32], path=request.path[:256],
                    status=response.status_code, ms=round(elapsed * 1000, 2))

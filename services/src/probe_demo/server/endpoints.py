@@ -14,28 +14,18 @@ from probe_demo.server.context import services
 blueprint = Blueprint("probes", __name__)
 
 
-def _answer(verdict: health.Verdict, failure_code: int) -> tuple[str, int]:
-    return verdict.reason + "\n", 200 if verdict.ok else failure_code
+def _probe_view(route: health.ProbeRoute):
+    def answer():
+        shared = services()
+        verdict = health.probe(route.kind, shared.state, shared.settings)
+        return verdict.reason + "\n", 200 if verdict.ok else route.failure_code
+
+    return answer
 
 
-@blueprint.get("/livez")
-def livez():
-    shared = services()
-    return _answer(health.probe("liveness", shared.state, shared.settings), 500)
-
-
-@blueprint.get("/readyz")
-@blueprint.get("/ready")
-def readyz():
-    # 500, not 503: the zero-downtime challenge (seed 003) asks for 500 once terminating.
-    shared = services()
-    return _answer(health.probe("readiness", shared.state, shared.settings), 500)
-
-
-@blueprint.get("/startupz")
-def startupz():
-    shared = services()
-    return _answer(health.probe("startup", shared.state, shared.settings), 503)
+for _path, _route in health.PROBE_ROUTES.items():
+    blueprint.add_url_rule(_path, endpoint=f"probe{_path.replace('/', '_')}",
+                           view_func=_probe_view(_route), methods=["GET"])
 
 
 @blueprint.get("/status")

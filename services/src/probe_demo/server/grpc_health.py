@@ -1,4 +1,7 @@
-"""grpc.health.v1 on its own port, so the chart can offer Kubernetes' `grpc` probe type.
+"""grpc.health.v1 on its own port, so the chart can offer Kubernetes' `grpc` probe type; and,
+on the same HTTP/2 connections, the HTTP probe paths over h2c (probe_demo.server.h2c_probes)
+for an httpGet probe with `protocol: HTTP2`. A request is a gRPC call when its content-type
+is application/grpc.
 
 Services: "" and "liveness" answer liveness, "readiness" readiness, "startup" startup, with
 the same decisions (probe_demo.server.health) as the HTTP probes.
@@ -36,9 +39,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from probe_demo.protocol import POD_HEADER, ServerEvent
-from probe_demo.server import health, logs
+from probe_demo.server import h2c_probes, health, logs
 from probe_demo.server.config import Settings
 from probe_demo.server.metrics import grpc_endpoint_label
+from probe_demo.server.probe_hits import ORDINARY_HEADERS, ProbeProtocol, unusual
 from probe_demo.server.state import PodState
 
 if TYPE_CHECKING:
@@ -381,6 +385,29 @@ class GrpcHealthServer:
         connection.queue()
 
     def _answer(self, h2: Any, stream_id: int, stream: dict[str, Any]) -> None:
+        if h2c_probes.is_grpc(stream["headers"]):
+            self._answer_grpc(h2, stream_id, stream)
+        else:
+            self._answer_http(h2, stream_id, stream)
+
+    def _answer_http(self, h2: Any, stream_id: int, stream: dict[str, Any]) -> None:
+        headers = stream["headers"]
+        method, path = headers.get(":method", ""), headers.get(":path", "")
+        answer = h2c_probes.answer(method, path, self.state, self.settings)
+        body = b"" if method == "HEAD" else answer.body.encode()
+        h2.send_headers(stream_id, [
+            (":status", str(answer.status)), ("content-type", "text/plain; charset=utf-8"),
+            ("content-length", str(len(answer.body.encode()))),
+            (POD_HEADER.lower(), self.pod)], end_stream=not body)
+        if body:
+            h2.send_data(stream_id, body, end_stream=True)
+        if self.probe_hits is not None:
+            self.probe_hits.record(endpoint=answer.endpoint, path=path[:256],
+                                   status=answer.status, protocol=ProbeProtocol.H2C,
+                                   user_agent=headers.get("user-agent", "")[:256],
+                                   headers=unusual(headers.items(), ORDINARY_HEADERS))
+
+    def _answer_grpc(self, h2: Any, stream_id: int, stream: dict[str, Any]) -> None:
         headers = stream["headers"]
         path = headers.get(":path", "")
         service, code, message, status = "", OK, "", None
@@ -407,4 +434,5 @@ class GrpcHealthServer:
             self.probe_hits.record(endpoint=grpc_endpoint_label(service),
                                    path=f"grpc:{path[:128]}",
                                    service=service[:128], status=label,
+                                   protocol=ProbeProtocol.GRPC,
                                    user_agent=headers.get("user-agent", "")[:256])

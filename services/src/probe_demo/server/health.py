@@ -18,6 +18,25 @@ PROBE_KINDS = ("liveness", "readiness", "startup")
 
 
 @dataclass(frozen=True)
+class ProbeRoute:
+    """An HTTP probe path: the decision it answers, and its status code when that fails."""
+
+    kind: str
+    failure_code: int
+
+
+# The HTTP probe paths, served over HTTP/1.1 on the HTTP port (probe_demo.server.endpoints)
+# and over h2c on the gRPC port (probe_demo.server.h2c_probes). /readyz fails with 500,
+# not 503: the zero-downtime challenge (seed 003) asks for 500 once terminating.
+PROBE_ROUTES = {
+    "/livez": ProbeRoute("liveness", 500),
+    "/readyz": ProbeRoute("readiness", 500),
+    "/ready": ProbeRoute("readiness", 500),
+    "/startupz": ProbeRoute("startup", 503),
+}
+
+
+@dataclass(frozen=True)
 class Verdict:
     ok: bool
     reason: str

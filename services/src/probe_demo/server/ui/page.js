@@ -157,6 +157,7 @@ function drawHits(s) {
     const row = el("tr", { className: hit.time > newestSeen && previous ? "fresh" : "" },
       el("td", { className: "time", textContent: clock(hit.time) }),
       el("td", { textContent: probe }),
+      el("td", { className: "protocol", textContent: hit.protocol }),
       el("td", { className: `status ${ok ? "ok" : "bad"}`, textContent: String(hit.status) }),
       el("td", {},
         hit.kubelet ? el("span", { className: "badge", textContent: "kubelet" }) : null,
