@@ -13,11 +13,17 @@ PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 # some Traefik versions resolve on the module proxy here; v3.7 does not build.
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.25}"
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"
-# Feature gates of the API server and the kubelet: container restart rules by exit code are
-# on by default from 1.35, alpha in 1.34 (KUBE_VERSION=v1.34.2 still gets a cluster where the
-# chart's restartRules and its e2e test work).
-FEATURE_GATES="ContainerRestartRules=true"
-FEATURE_GATES_YAML="ContainerRestartRules: true"
+# Feature gates of the API server and the kubelets: those of cluster/feature-gates that
+# this version has.
+FEATURE_GATES="" FEATURE_GATES_YAML=""
+while read -r gate minor; do
+  [[ -z $gate || $gate == \#* ]] && continue
+  if (( KUBE_MINOR >= minor )); then
+    FEATURE_GATES+="${FEATURE_GATES:+,}$gate=true"
+    FEATURE_GATES_YAML+="${FEATURE_GATES_YAML:+, }$gate: true"
+  fi
+done < "$(dirname "${BASH_SOURCE[0]}")/feature-gates"
+unset gate minor
 # The kubelet's longest CrashLoopBackOff delay (300 s by default), where it may be set
 # (KubeletCrashLoopBackOffMax: beta and on from 1.35): short, so the crashloop scenario
 # shows the back-off reach its cap within a minute.

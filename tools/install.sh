@@ -92,9 +92,9 @@ ln -sfn "$BIN/helm-unittest" "$unittest_dir/untt-linux-$(go env GOARCH)"
 
 
 # kubeconform's schemas, made offline from the OpenAPI spec of each Kubernetes the chart
-# tests check against: the cluster's, and the previous minor (cluster/kubernetes-version-previous).
-previous=$(cat "$(dirname "$0")/../cluster/kubernetes-version-previous")
-for version in "$KUBE_VERSION" "$previous"; do
+# tests check against: the cluster's, and the previous minors (cluster/kubernetes-versions-previous).
+mapfile -t previous < "$(dirname "$0")/../cluster/kubernetes-versions-previous"
+for version in "$KUBE_VERSION" "${previous[@]}"; do
   schemas="$TOOLS/kubeconform-schemas/$version"
   if [[ ! -f "$schemas/deployment-apps-v1.json" ]]; then
     log "generating kubeconform schemas for $version"

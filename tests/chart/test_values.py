@@ -41,11 +41,19 @@ def test_ci_values_are_presets_or_defaults():
 @pytest.mark.parametrize("values", [None, *PRESETS, *CI_VALUES, *RENDER_VALUES],
                          ids=lambda p: "defaults" if p is None else f"{p.parent.name}/{p.name}")
 def test_lints_strictly_and_renders_schema_valid_objects(values, kube_version):
-    """On the cluster's Kubernetes and on the previous minor, each against its own schemas."""
+    """On the cluster's Kubernetes and on the previous minors, each against its own schemas.
+    A preset for a feature newer than a previous minor is refused there, in one line naming
+    the version it needs."""
     args = values_args(values, kube_version)
     lint = run(tool("helm"), "lint", "--strict", "--kube-version", kube_version, CHART, *args)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     rendered = helm_template(*args, kube_version=kube_version)
+    newer = re.search(r"needs Kubernetes 1\.(\d+) or later", rendered.stderr)
+    if rendered.returncode and newer and kube_version != KUBE_VERSION:
+        assert int(newer.group(1)) > int(kube_version.split(".")[1]), rendered.stderr
+        lines = [line for line in rendered.stderr.splitlines() if line.strip()]
+        assert len(lines) <= 2, rendered.stderr  # the refusal, and helm's "--debug" hint
+        return
     assert rendered.returncode == 0, rendered.stderr
     # A shipped preset renders without a word from Helm (e.g. coalesce.go's "cannot
     # overwrite table with non table", printed on every install and upgrade).

@@ -13,8 +13,27 @@ CHART = ROOT / "charts" / "probe-demo"
 CACHE = Path(os.environ.get("DEMO_CACHE_DIR", Path.home() / ".cache" / "probe-demo"))
 # The offline cluster's Kubernetes version, e.g. "1.34.2" (cluster/kubernetes-version).
 KUBE_VERSION = (ROOT / "cluster" / "kubernetes-version").read_text().strip().removeprefix("v")
-# The previous minor, which the chart tests check too (cluster/kubernetes-version-previous).
-PREVIOUS_KUBE_VERSION = (ROOT / "cluster" / "kubernetes-version-previous").read_text().strip(
-).removeprefix("v")
+# The previous minors, newest first, which the chart tests check too
+# (cluster/kubernetes-versions-previous, one a line).
+PREVIOUS_KUBE_VERSIONS = tuple(
+    line.strip().removeprefix("v")
+    for line in (ROOT / "cluster" / "kubernetes-versions-previous").read_text().splitlines()
+    if line.strip())
 
-__all__ = ["APP_VERSION", "CACHE", "CHART", "KUBE_VERSION", "PREVIOUS_KUBE_VERSION", "ROOT"]
+
+
+def cluster_feature_gates(kube_version: str) -> tuple[str, ...]:
+    """The feature gates our cluster turns on at a Kubernetes version (cluster/feature-gates:
+    a gate and the first minor that has it, one a line)."""
+    minor = int(kube_version.removeprefix("v").split(".")[1])
+    gates = []
+    for line in (ROOT / "cluster" / "feature-gates").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            gate, first = line.split()
+            if minor >= int(first):
+                gates.append(gate)
+    return tuple(gates)
+
+
+__all__ = ["APP_VERSION", "CACHE", "CHART", "KUBE_VERSION", "PREVIOUS_KUBE_VERSIONS", "ROOT",
+           "cluster_feature_gates"]

@@ -8,20 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from support import CACHE, CHART, KUBE_VERSION, PREVIOUS_KUBE_VERSION, ROOT
+from support import (
+    CACHE,
+    CHART,
+    KUBE_VERSION,
+    PREVIOUS_KUBE_VERSIONS,
+    ROOT,
+    cluster_feature_gates,
+)
 
-# Every Kubernetes the chart is checked against: the cluster's and the previous minor.
-KUBE_VERSIONS = (KUBE_VERSION, PREVIOUS_KUBE_VERSION)
+# Every Kubernetes the chart is checked against: the cluster's and the previous minors.
+KUBE_VERSIONS = (KUBE_VERSION, *PREVIOUS_KUBE_VERSIONS)
 PRESETS = sorted((CHART / "presets").glob("*.yaml"))
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 # Values that render kinds the offline cluster has no CRD for: rendered and validated only.
 RENDER_VALUES = sorted((ROOT / "tests" / "chart" / "render-values").glob("*.yaml"))
 BAD_VALUES = sorted((ROOT / "tests" / "chart" / "bad-values").glob("*.yaml"))
 
-
-# What a preset needs beyond itself on our Kubernetes version: restart rules are behind a
-# feature gate before 1.35, which our cluster turns on (cluster/up.sh) and must then be told.
-GATED_PRESETS = {"restart-rules": "restartRules.featureGateEnabled=true"}
 
 
 def schemas(version: str = KUBE_VERSION) -> str:
@@ -31,13 +34,13 @@ def schemas(version: str = KUBE_VERSION) -> str:
 
 
 def values_args(path: Path | None, kube_version: str = KUBE_VERSION) -> list[str]:
-    """helm's arguments for a values file (none for the defaults), with what it needs on
-    that Kubernetes version."""
+    """helm's arguments for a values file (none for the defaults), and the feature gates our
+    cluster turns on at that Kubernetes version, as a user of that cluster says them."""
     if path is None:
         return []
     args = ["-f", str(path)]
-    if path.stem in GATED_PRESETS and tuple(map(int, kube_version.split(".")[:2])) < (1, 35):
-        args += ["--set", GATED_PRESETS[path.stem]]
+    for gate in cluster_feature_gates(kube_version):
+        args += ["--set", f"featureGates.{gate}=true"]
     return args
 
 
@@ -49,14 +52,14 @@ def expected_error(path: Path) -> str:
 
 
 def bad_values_kube_versions(path: Path) -> tuple[str, ...]:
-    """The Kubernetes versions a bad values file is refused on: both minors we test, or the
+    """The Kubernetes versions a bad values file is refused on: every minor we test, or the
     one its second line names for a refusal only an older version makes: `# on: previous`
-    (the previous minor) or `# on: v1.28.0`."""
+    (the oldest previous minor we test) or `# on: v1.28.0`."""
     lines = path.read_text().splitlines()
     if not (lines[1:2] and lines[1].startswith("# on: ")):
         return KUBE_VERSIONS
     named = lines[1].removeprefix("# on: ").strip()
-    return (PREVIOUS_KUBE_VERSION if named == "previous" else named,)
+    return (PREVIOUS_KUBE_VERSIONS[-1] if named == "previous" else named.removeprefix("v"),)
 
 
 def bad_values_cases() -> list:
