@@ -23,6 +23,9 @@ what JSON Schema can say (types, ranges, enums, patterns) is in values.schema.js
 {{- if hasKey .Values.server "gracefulTimeout" }}
 {{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
 {{- end }}
+{{- if hasKey .Values.restartRules "featureGateEnabled" }}
+{{- fail "restartRules.featureGateEnabled was replaced by featureGates.ContainerRestartRules in chart 2.5.0" }}
+{{- end }}
 {{- end }}
 
 {{/* The server: its ports apart, its threads more than /work may take, its settings only
@@ -85,8 +88,18 @@ long enough for the server to start. */}}
 {{- fail (printf "%s (%v) is not a port the server listens on (server.port %v, server.grpcPort %v)" $key $port $httpPort $s.grpcPort) }}
 {{- end }}
 {{- end }}
-{{- if and (eq $probe.type "http") $onGrpc }}
-{{- fail (printf "%s points an HTTP probe at the gRPC port: use type grpc, or port http" $key) }}
+{{- if eq $probe.type "http" }}
+{{- $protocol := $probe.http.protocol | default "HTTP1" }}
+{{- if and (eq $protocol "HTTP1") $onGrpc }}
+{{- fail (printf "%s points an HTTP/1.1 probe at the gRPC port, which speaks only HTTP/2: use type grpc, probes.%s.http.protocol=HTTP2, or port http" $key $name) }}
+{{- else if eq $protocol "HTTP2" }}
+{{- if not $onGrpc }}
+{{- fail (printf "probes.%s.http.protocol is HTTP2 (h2c), which the server speaks on its gRPC port only: set %s to grpc" $name $key) }}
+{{- else if ne $probe.http.scheme "HTTP" }}
+{{- fail (printf "probes.%s.http.protocol HTTP2 is h2c, cleartext: probes.%s.http.scheme must be HTTP" $name $name) }}
+{{- end }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "h2cProbe" "key" (printf "probes.%s.http.protocol=HTTP2" $name) "hint" "use protocol HTTP1 on port http, or type grpc") }}
+{{- end }}
 {{- end }}
 {{- else if eq $probe.type "grpc" }}
 {{- if not $s.grpcPort }}
@@ -159,10 +172,12 @@ request, so the request must be there. */}}
 {{- end }}
 {{- if $v.restartRules.doNotRestartOnExitCodes }}
 {{- include "probe-demo.requires" (dict "root" . "feature" "restartRules" "key" "restartRules.doNotRestartOnExitCodes") }}
-{{- if and (not (include "probe-demo.has" (dict "root" . "feature" "restartRulesByDefault"))) (not $v.restartRules.featureGateEnabled) }}
-{{- $byDefault := (include "probe-demo.kubernetesFeatures" . | fromYaml).restartRulesByDefault }}
-{{- fail (printf "restartRules.doNotRestartOnExitCodes needs the ContainerRestartRules feature gate on Kubernetes %s (it is on by default from 1.%v): turn it on in the API server and kubelets, then set restartRules.featureGateEnabled=true" .Capabilities.KubeVersion.Version $byDefault.minor) }}
 {{- end }}
+{{- with $v.rollout.stopSignal }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "stopSignal" "key" (printf "rollout.stopSignal=%s" .) "hint" "leave it empty: SIGTERM") }}
+{{- end }}
+{{- if $v.podResources }}
+{{- include "probe-demo.requires" (dict "root" . "feature" "podLevelResources" "key" "podResources" "hint" "set resources (the server container's) instead") }}
 {{- end }}
 {{- range $name := list "liveness" "startup" }}
 {{- $probe := index $v.probes $name }}

@@ -76,6 +76,9 @@ httpGet:
   path: {{ $probe.http.path }}
   port: {{ $probe.http.port }}
   scheme: {{ $probe.http.scheme }}
+  {{- if eq ($probe.http.protocol | default "HTTP1") "HTTP2" }}
+  protocol: HTTP2
+  {{- end }}
   {{- with $probe.http.httpHeaders }}
   httpHeaders:
     {{- if kindIs "slice" . }}

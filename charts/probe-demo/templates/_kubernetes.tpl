@@ -1,6 +1,8 @@
 {{/*
-What the chart uses that only newer Kubernetes has: the first minor where each is on by
-default, and what it is. The one place the chart's version thresholds are written.
+What the chart uses that only newer Kubernetes has: the first minor that has each, and what
+it is; for a feature behind a feature gate there, the `gate` and the minor it is on by
+default from (`gateOnFrom`, none while it is alpha). The one place the chart's version
+thresholds and gate names are written.
 */}}
 {{- define "probe-demo.kubernetesFeatures" -}}
 perProbeGracePeriod: {minor: 28, what: "per-probe grace period"}
@@ -8,9 +10,11 @@ nativeSidecar: {minor: 29, what: "native sidecars: init containers with restartP
 preStopSleep: {minor: 30, what: "the preStop sleep action"}
 preferClose: {minor: 31, what: "Service traffic distribution"}
 inPlaceResize: {minor: 33, what: "in-place resize on by default"}
-restartRules: {minor: 34, what: "container restart rules"}
+stopSignal: {minor: 33, what: "container stop signals", gate: ContainerStopSignals}
+podLevelResources: {minor: 34, what: "pod-level resources, on by default"}
+restartRules: {minor: 34, what: "container restart rules", gate: ContainerRestartRules, gateOnFrom: 35}
 sameZoneOrNode: {minor: 34, what: "PreferSameZone and PreferSameNode"}
-restartRulesByDefault: {minor: 35, what: "the ContainerRestartRules feature gate on by default"}
+h2cProbe: {minor: 37, what: "h2c probes: HTTP/2 in cleartext", gate: H2CContainerProbe}
 {{- end }}
 
 {{/* "true" when the cluster has the feature named by the argument's "feature". */}}
@@ -21,12 +25,22 @@ restartRulesByDefault: {minor: 35, what: "the ContainerRestartRules feature gate
 {{- end }}
 
 {{/*
-Refuses `key` on a cluster without `feature`, in one line: an older API server would drop
-the field without a word. `hint` (optional) says what to do instead.
+Refuses `key` on a cluster without `feature`, in one line: an older API server, or one
+without the feature's gate, would drop the field without a word. `hint` (optional) says
+what to do instead. A gate counts as on when the cluster's version turns it on by default
+or featureGates.<gate> says the cluster turned it on.
 */}}
 {{- define "probe-demo.requires" -}}
-{{- if not (include "probe-demo.has" .) }}
 {{- $feature := index (include "probe-demo.kubernetesFeatures" .root | fromYaml) .feature }}
-{{- fail (printf "%s needs Kubernetes 1.%v or later (%s), and this cluster is %s%s" .key $feature.minor $feature.what .root.Capabilities.KubeVersion.Version (ternary (printf ": %s" .hint) "" (hasKey . "hint"))) }}
+{{- $version := .root.Capabilities.KubeVersion.Version }}
+{{- if not (include "probe-demo.has" .) }}
+{{- fail (printf "%s needs Kubernetes 1.%v or later (%s), and this cluster is %s%s" .key $feature.minor $feature.what $version (ternary (printf ": %s" .hint) "" (hasKey . "hint"))) }}
+{{- end }}
+{{- with $feature.gate }}
+{{- $onByDefault := and $feature.gateOnFrom (semverCompare (printf ">=1.%v-0" $feature.gateOnFrom) $version) }}
+{{- if not (or $onByDefault (index ($.root.Values.featureGates | default dict) .)) }}
+{{- $default := ternary (printf "on by default from 1.%v" $feature.gateOnFrom) "alpha, off by default" (not (not $feature.gateOnFrom)) }}
+{{- fail (printf "%s needs the %s feature gate on Kubernetes %s (%s): turn it on in the API server and the kubelets, then set featureGates.%s=true" $.key . $version $default .) }}
+{{- end }}
 {{- end }}
 {{- end }}
