@@ -6,8 +6,8 @@ written:
 - charts/probe-demo/disruptions.json, from the check's disruption registry: the rollout
   check Role's rules, each verb with the disruptions that need it;
 - in values.schema.json, what Python decides: the variants, the server settings' ranges
-  (SERVER_VALUES), the size units of stress.memoryAtStart, the check's pool, rate and
-  connection kinds, the disruptions;
+  (SERVER_VALUES), the size units of stress.memoryAtStart, the signals the server drains
+  on (rollout.stopSignal), the check's pool, rate and connection kinds, the disruptions;
 - in values.yaml, the defaults of SERVER_VALUES, which are the server's own.
 
     python tools/chart_variants.py          # write the file (make chart-docs does)
@@ -27,6 +27,7 @@ from probe_demo.client.load import CONNECTION_MODES, MAX_POOL, MAX_RATE
 from probe_demo.parsing import WholeNumber
 from probe_demo.server import variants
 from probe_demo.server.config import SIZE_UNITS, Settings
+from probe_demo.server.process import STOP_SIGNALS
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "probe-demo"
 SCHEMA = CHART / "values.schema.json"
@@ -97,6 +98,7 @@ def render_schema() -> str:
             choice["pattern"] = rf"^[0-9]+(\.[0-9]+)?({units})?$"
     check = _node(schema, "rolloutCheck")
     check["properties"]["disruptions"]["items"]["enum"] = list(registry.NAMES)
+    _node(schema, "rollout.stopSignal")["enum"] = [None, *(s.name for s in STOP_SIGNALS)]
     check["properties"]["connections"]["enum"] = CHECK_CONNECTIONS
     check["properties"]["pool"].update(minimum=1, maximum=MAX_POOL)
     check["properties"]["rate"]["maximum"] = MAX_RATE

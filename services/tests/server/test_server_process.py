@@ -1,6 +1,7 @@
 """A real `probe-demo serve` process, driven by signals, load and bad input."""
 
 import json
+import signal
 import socket
 import statistics
 import threading
@@ -8,6 +9,8 @@ import time
 
 import pytest
 from processes import children_of, free_port, http_get, http_post, serve_once
+
+from probe_demo.server.process import STOP_SIGNALS
 
 
 def test_healthcheck_count_is_exact_under_concurrency(start_server):
@@ -133,6 +136,30 @@ def test_sigterm_without_drain_still_completes_the_request_in_flight(start_serve
     worker.join(timeout=30)
     assert slow["answer"][0] == 200
     assert server.process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("stop_signal", STOP_SIGNALS, ids=lambda s: s.name)
+def test_every_stop_signal_drains_as_sigterm_does(start_server, stop_signal):
+    """A pod whose lifecycle.stopSignal names one of them drains exactly as with SIGTERM:
+    readiness fails at once, new connections are served through the drain, then it exits 0."""
+    server = start_server("--variant", "graceful", "--drain-seconds", "1")
+    server.process.send_signal(stop_signal)
+    time.sleep(0.3)
+    assert http_get(server.url("/ready"))[0] == 500
+    assert http_get(server.url("/status"))[0] == 200
+    assert server.process.wait(timeout=20) == 0
+    drain = next(json.loads(line) for line in server.log().splitlines()
+                 if '"field": "draining"' in line)
+    assert drain["signal"] == stop_signal.name
+    assert '"connections_cut_off": 0' in server.log()
+
+
+def test_a_signal_that_is_no_stop_signal_leaves_the_server_serving(start_server):
+    server = start_server()
+    assert signal.SIGCHLD not in STOP_SIGNALS
+    server.process.send_signal(signal.SIGCHLD)
+    time.sleep(0.3)
+    assert server.process.poll() is None and http_get(server.url("/ready"))[0] == 200
 
 
 def test_second_sigterm_cuts_the_drain_short(start_server):
