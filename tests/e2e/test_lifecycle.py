@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import time
 from datetime import datetime
 
+import pytest
 from support.cluster import (
     OFFLINE_CLUSTER,
     Release,
@@ -207,3 +209,107 @@ def test_crash_loop_back_off_grows_between_restarts(install):
         assert gaps[3] < 20 + 2 + 14, gaps
     assert "Back-off restarting failed container server" in kubectl(
         "get", "events", "-n", release.namespace, "-o", "jsonpath={.items[*].message}")
+
+
+def server_port(pod: dict) -> int:
+    ports = pod["spec"]["containers"][0]["ports"]
+    return next(port["containerPort"] for port in ports if port["name"] == "http")
+
+
+def ui_live(release: Release, name: str, port: int) -> dict:
+    """What /ui shows, read inside the pod."""
+    return json.loads(release.exec(name, "curl", "-sS", f"http://localhost:{port}/ui/live"))
+
+
+def test_the_kubelet_probes_the_http2_only_grpc_port_over_h2c(install):
+    needs_kubernetes(37, "an HTTP/2 (h2c) probe, httpGet protocol HTTP2,")
+    release = install("h2c-probes", "faults.enabled=true")
+    pod = release.pod()
+    name, port = pod["metadata"]["name"], server_port(pod)
+    container = pod["spec"]["containers"][0]
+    # The API server kept the field: the H2CContainerProbe gate is on.
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": container[probe]["httpGet"]["path"],
+                                               "port": "grpc", "scheme": "HTTP",
+                                               "protocol": "HTTP2"}
+    # The pod turned ready, so its readiness probes were answered on a port that speaks
+    # HTTP/2 only; /ui's probe history says each of the kubelet's hits came over h2c.
+    hits = [hit for hit in ui_live(release, name, port)["probes"]["recent"] if hit["kubelet"]]
+    assert hits and {hit["protocol"] for hit in hits} == {"h2c"}, hits
+    assert {hit["path"] for hit in hits} <= {"/livez", "/readyz"}
+    assert {hit["user_agent"] for hit in hits} == {"kube-probe/{}.{}".format(*server_minor())}
+    # The kubelet reads the answer too: readiness switched off turns the pod unready.
+    release.exec(name, "curl", "-sS", "-X", "POST",
+                 f"http://localhost:{port}/fault/readiness?ready=false")
+    wait_until("the pod to turn unready over h2c",
+               lambda: release.container_status().get("ready") is False, timeout=30)
+    failed = [hit for hit in ui_live(release, name, port)["probes"]["recent"]
+              if hit["kubelet"] and hit["path"] == "/readyz" and hit["status"] == 500]
+    assert failed and failed[0]["protocol"] == "h2c"
+
+
+def test_the_pods_memory_budget_not_a_container_limit_oom_kills_the_server(install):
+    needs_kubernetes(34, "pod-level resources")
+    release = install("pod-budget")
+    pod = release.pod()
+    name, port = pod["metadata"]["name"], server_port(pod)
+    assert pod["spec"]["resources"]["limits"] == {"memory": "160Mi"}
+    assert "limits" not in pod["spec"]["containers"][0]["resources"]
+    # The kubelet gives a container without a limit of its own the pod's: /ui reads 160Mi.
+    memory = ui_live(release, name, port)["cgroup"]["memory"]
+    assert memory["limit_bytes"] == 160 * 2**20, memory
+    # The server may be killed before it answers, and the exec with it.
+    kubectl("exec", "-n", release.namespace, name, "-c", "server", "--", "curl", "-sS", "-X",
+            "POST", f"http://localhost:{port}/fault/memory?size=200Mi", check=False)
+
+    def server_killed():
+        status = release.container_status(release.pod_named(name))
+        return status.get("lastState", {}).get("terminated")
+
+    killed = wait_until("the server to be OOM-killed", server_killed, timeout=90)
+    assert killed["exitCode"] == 137, killed
+    print(f"server container: {killed}")
+    # Only the server, the process over its share, was killed: the sidecar runs on.
+    after = release.pod_named(name)
+    client = next(s for s in after["status"]["initContainerStatuses"] if s["name"] == "client")
+    assert client["restartCount"] == 0 and "running" in client["state"], client
+    assert release.container_status(after)["restartCount"] >= 1
+    if OFFLINE_CLUSTER:
+        # The kernel says which budget ran out: the pod's cgroup (oom_memcg), whose biggest
+        # process, in the server's cgroup (task_memcg), it killed.
+        uid = pod["metadata"]["uid"]
+        container = killed["containerID"].removeprefix("containerd://")
+        kernel = subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout
+        line = next((line for line in kernel.splitlines()
+                     if "task_memcg=" in line and container in line), "")
+        assert re.search(rf"oom_memcg=[^,]*/pod{uid},task_memcg=[^,]*/pod{uid}/{container},",
+                         line), line or "no OOM line for the server in dmesg"
+
+
+def test_a_pod_stopped_with_its_stop_signal_drains_exactly_as_with_sigterm(install):
+    needs_kubernetes(33, "a container stop signal (lifecycle.stopSignal)")
+    node = json.loads(kubectl("get", "nodes", "-o", "json"))["items"][0]
+    runtime = node["status"]["nodeInfo"]["containerRuntimeVersion"]
+    honours = runtime.startswith("containerd://") and tuple(
+        int(part) for part in runtime.removeprefix("containerd://").split("~")[0]
+        .split("-")[0].split(".")[:2]) >= (2, 3)
+    if not honours:
+        pytest.skip(f"lifecycle.stopSignal needs a container runtime that honours it "
+                    f"(containerd 2.3+); this cluster's is {runtime}")
+    release = install("stop-signal")
+    pod = release.pod()
+    name = pod["metadata"]["name"]
+    assert pod["spec"]["containers"][0]["lifecycle"]["stopSignal"] == "SIGQUIT"
+    follow = subprocess.Popen(["kubectl", "logs", "-f", "-n", release.namespace, name,
+                               "-c", "server"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    kubectl("delete", "pod", name, "-n", release.namespace, "--wait=false")
+    try:
+        lines = follow.communicate(timeout=90)[0].splitlines()
+    finally:
+        follow.kill()
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    drain = next(e for e in entries if e.get("field") == "draining")
+    assert drain["signal"] == "SIGQUIT", drain
+    stopped = next(e for e in entries if e["event"] == "stopped")
+    assert stopped.get("connections_cut_off") == 0, stopped

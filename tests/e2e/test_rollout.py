@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-from support.cluster import disruption_rows, kubectl, rollout_test_log, run
+from support.cluster import disruption_rows, kubectl, rollout_test_log, run, server_minor
 
 from probe_demo.check.registry import ONE_NODE
 
@@ -94,6 +94,14 @@ def test_probe_demo_check_from_outside_reports_what_the_test_pod_reports(install
     assert found["passed"] and found["failures"] == 0 and found["attempts"] > 300
     kinds = {event["kind"] for event in found["events"]}
     assert {"created", "ready", "terminating", "endpoint", "server"} <= kinds, kinds
+    # What newer clusters tell too: a new pod's sandbox ready before its containers are
+    # (PodReadyToStartContainers, on by default from 1.29, GA in 1.37), and the old pod
+    # counted in the Deployment's status.terminatingReplicas (on by default from 1.35).
+    if server_minor() >= (1, 29):
+        assert "sandbox ready" in kinds, kinds
+    if server_minor() >= (1, 35):
+        counts = [int(e["detail"]) for e in found["events"] if e["kind"] == "terminating replicas"]
+        assert counts and max(counts) >= 1, counts
     assert "<svg" in picture.read_text()
 
 

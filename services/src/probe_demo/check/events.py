@@ -15,6 +15,9 @@ class EventKind(enum.Enum):
     """Its value is the word the text timeline and the JSON use."""
 
     CREATED = "created"
+    # PodReadyToStartContainers (GA in 1.37, on by default from 1.29): the sandbox and its
+    # network are ready, the containers about to start.
+    SANDBOX_READY = "sandbox ready"
     READY = "ready"
     UNREADY = "unready"
     TERMINATING = "terminating"
@@ -25,6 +28,8 @@ class EventKind(enum.Enum):
     DISRUPTION_BEGINS = "disruption begins"
     DISRUPTION_SETTLED = "disruption settled"
     FRONT_DOOR = "front door"  # a front door began or stopped routing to the pod
+    # The Deployment's status.terminatingReplicas changed (beta, on by default from 1.35).
+    TERMINATING_REPLICAS = "terminating replicas"
     NOTE = "note"
 
 
@@ -54,7 +59,8 @@ class Event:
     # What only a reader needs: an exit status, a note, a disruption's name.
     detail: str = ""
     server: ServerEvent | None = None  # SERVER: which of the server's events
-    count: int | None = None  # SERVER: connections told to close, or sent GOAWAY
+    # SERVER: connections told to close, or sent GOAWAY; TERMINATING_REPLICAS: how many
+    count: int | None = None
     endpoint: EndpointConditions | None = None  # ENDPOINT: None once removed
     routed: bool | None = None  # FRONT_DOOR: whether the front door now routes to the pod
 
@@ -64,6 +70,8 @@ class Event:
             return server_label(self)
         if self.kind is EventKind.ENDPOINT:
             return "endpoint " + (self.endpoint.words() if self.endpoint else "removed")
+        if self.kind is EventKind.TERMINATING_REPLICAS:
+            return f"terminatingReplicas={self.count}"
         if self.kind is EventKind.FRONT_DOOR:
             return "front door routes here" if self.routed else "front door stopped routing here"
         if self.kind in (EventKind.DISRUPTION_BEGINS, EventKind.DISRUPTION_SETTLED):

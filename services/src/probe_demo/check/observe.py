@@ -2,9 +2,10 @@
 the server's own log events, each with a wall-clock time.
 
 Three kinds of watcher run in threads: one on the Deployment's pods, one on the Service's
-EndpointSlices, and one log follower per pod. Times are when the watch saw a change (the
-API's own timestamps have whole seconds only), except the server's events, which carry
-their own millisecond times.
+EndpointSlices, and one log follower per pod; and the Deployment itself is read twice a
+second (the check may get it, not watch it) for its status.terminatingReplicas. Times are
+when the watch saw a change (the API's own timestamps have whole seconds only), except the
+server's events, which carry their own millisecond times.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from probe_demo.check.events import EndpointConditions, Event, EventKind, server
 SERVER_CONTAINER = "server"
 WATCH_SECONDS = 5  # a watch ends this often so that stop() is seen
 FRONT_DOOR_POLL_SECONDS = 0.25
+DEPLOYMENT_POLL_SECONDS = 0.5
 MAX_FRONT_DOOR_ANSWER = 16 << 20  # bytes of the front door's API answer read at most
 
 
@@ -36,16 +38,19 @@ def is_test_pod(pod: Any) -> bool:
     return (pod.metadata.labels or {}).get("app.kubernetes.io/component") == "test"
 
 
+def _condition(pod: Any, kind: str) -> bool:
+    return any(c.type == kind and c.status == "True" for c in (pod.status.conditions or []))
+
+
 def _pod_state(pod: Any) -> dict[str, Any]:
-    ready = any(c.type == "Ready" and c.status == "True"
-                for c in (pod.status.conditions or []))
+    ready = _condition(pod, "Ready")
     exited = None
     for status in pod.status.container_statuses or []:
         if status.name == SERVER_CONTAINER and status.state and status.state.terminated:
             done = status.state.terminated
             exited = f"exit {done.exit_code} {done.reason or ''}".strip()
-    return {"ready": ready, "terminating": pod.metadata.deletion_timestamp is not None,
-            "exited": exited}
+    return {"sandbox_ready": _condition(pod, "PodReadyToStartContainers"), "ready": ready,
+            "terminating": pod.metadata.deletion_timestamp is not None, "exited": exited}
 
 
 class _Listed:
@@ -72,8 +77,10 @@ def _log_time(text: str) -> float | None:
 
 class Observer:
     def __init__(self, cluster: Cluster, selector: str, service: str,
-                 follow_logs: bool = True, front_door_api: str | None = None) -> None:
+                 follow_logs: bool = True, front_door_api: str | None = None,
+                 deployment: str | None = None) -> None:
         self.cluster = cluster
+        self.deployment = deployment
         self.selector = selector
         self.service = service
         self.follow_logs = follow_logs
@@ -103,6 +110,8 @@ class Observer:
                     f"kubernetes.io/service-name={self.service}", self._on_slice)
         if self.front_door_api:
             self._spawn(self._poll_front_door)
+        if self.deployment:
+            self._spawn(self._poll_deployment)
 
     def _list_slices(self, namespace: str, **options: Any) -> Any:
         # EndpointSlices are read as plain JSON, not as the client's models: the model
@@ -175,10 +184,13 @@ class Observer:
                 if now - created < 2:
                     created = now
                 self.events.append(Event(created, name, EventKind.CREATED))
-                before = {"ready": False, "terminating": False, "exited": None}
+                before = {"sandbox_ready": False, "ready": False, "terminating": False,
+                          "exited": None}
             state = _pod_state(pod)
             if change == "DELETED":
                 self.events.append(Event(now, name, EventKind.DELETED))
+            if state["sandbox_ready"] and not before["sandbox_ready"]:
+                self.events.append(Event(now, name, EventKind.SANDBOX_READY))
             if state["ready"] != before["ready"]:
                 self.events.append(Event(now, name, EventKind.READY if state["ready"]
                                          else EventKind.UNREADY))
@@ -218,6 +230,24 @@ class Observer:
                     del self._endpoints[key]
             for pod in seen:
                 self._slice_of[pod] = owner
+
+    def _poll_deployment(self) -> None:
+        """status.terminatingReplicas as it changes; nothing where the cluster has no such
+        field (before 1.33, or with DeploymentReplicaSetTerminatingReplicas off)."""
+        seen: int | None = None
+        while not self._stop.wait(DEPLOYMENT_POLL_SECONDS):
+            try:
+                response = self.cluster.apps.read_namespaced_deployment(
+                    self.deployment, self.cluster.namespace, _preload_content=False)
+                status = json.loads(response.data).get("status") or {}
+            except (ApiException, OSError, ValueError):
+                continue  # the next read may succeed; the pods and slices tell the rest
+            count = status.get("terminatingReplicas")
+            if isinstance(count, int) and count != seen:
+                seen = count
+                with self._lock:
+                    self.events.append(Event(time.time(), "", EventKind.TERMINATING_REPLICAS,
+                                             count=count))
 
     def _poll_front_door(self) -> None:
         """Which pods the front door routes to, from its own API (Traefik's lists each

@@ -48,7 +48,8 @@ def at(result: CheckResult, event: Event) -> float:
 
 
 # The pod's lifecycle as each event leaves it (None: no lifecycle change).
-_LIFECYCLE = {EventKind.READY: LaneState.READY, EventKind.UNREADY: LaneState.UNREADY,
+_LIFECYCLE = {EventKind.SANDBOX_READY: LaneState.SANDBOX_READY,
+              EventKind.READY: LaneState.READY, EventKind.UNREADY: LaneState.UNREADY,
               EventKind.TERMINATING: LaneState.TERMINATING}
 # Server events whose label is written on the lane; the others are ticks told on hover.
 LABELLED_SERVER_EVENTS = (ServerEvent.STATE_CHANGE, ServerEvent.STOP_LISTENING)
@@ -78,6 +79,8 @@ def lanes(result: CheckResult) -> list[timeline.Lane]:
                 since = t
             elif event.kind is EventKind.UNREADY and state is LaneState.TERMINATING:
                 pass  # a terminating pod stays terminating
+            elif event.kind is EventKind.SANDBOX_READY and state is not LaneState.STARTING:
+                pass  # seen late (the pod was listed ready already): no step back
             elif event.kind in _LIFECYCLE:
                 new_state = _LIFECYCLE[event.kind]
             elif event.kind in (EventKind.EXITED, EventKind.DELETED):
@@ -357,7 +360,8 @@ def text_timeline(result: CheckResult) -> list[str]:
         if event.pod and event.pod not in result.template_of:
             continue
         second = max(0, int(at(result, event)))
-        who = short(event.pod) if event.pod else "check"
+        who = (short(event.pod) if event.pod else "deployment"
+               if event.kind is EventKind.TERMINATING_REPLICAS else "check")
         happened[second].append(f"{who} {event.words()}")
     lines = []
     for second in range(max(len(per_second), max(happened, default=-1) + 1)):
@@ -452,6 +456,8 @@ def _json_detail(event: Event) -> str:
         return event.words()
     if event.kind is EventKind.ENDPOINT:
         return event.endpoint.words() if event.endpoint else "removed"
+    if event.kind is EventKind.TERMINATING_REPLICAS:
+        return str(event.count)
     return event.detail
 
 

@@ -128,7 +128,8 @@ def run_check(options: CheckOptions, say: Callable[[str], None] = print) -> Chec
     labels = found.spec.selector.match_labels or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
     service = options.service or deployment
-    observer = Observer(cluster, selector, service, front_door_api=options.front_door_api)
+    observer = Observer(cluster, selector, service, front_door_api=options.front_door_api,
+                        deployment=deployment)
     target = disruptions.DisruptedDeployment(cluster, deployment, selector, observer,
                                              options.settle_timeout, say)
     for name in dict.fromkeys(options.disruptions):
