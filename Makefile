@@ -22,7 +22,7 @@ export KUBECONFIG := /var/lib/probe-demo-cluster/admin.kubeconfig
 CHART := charts/probe-demo
 VENV_STAMP := .venv/.installed-$(shell cat services/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help deps apt-deps venv tools chart-tools kubernetes check lint test test-services test-chart test-e2e \
+.PHONY: help deps apt-deps venv tools chart-tools kubernetes containerd check lint test test-services test-chart test-e2e \
         test-docs cluster-up cluster-down image demo bench-status bench-rollout bench-start \
         chart-docs screenshots
 
@@ -40,13 +40,16 @@ $(VENV_STAMP):
 	.venv/bin/pip install --quiet -e 'services[test,check]' -r requirements-dev.txt
 	rm -f .venv/.installed-* && touch $@
 
-tools: chart-tools kubernetes ## everything below: the chart tools and the Kubernetes binaries
+tools: chart-tools kubernetes containerd ## everything below: the chart tools, the Kubernetes and containerd binaries
 
 chart-tools: ## helm (+ Helm 4 as helm4), helm-unittest, ct, kubeconform (+ schemas), helm-docs
 	@bash tools/install.sh
 
 kubernetes: ## the cluster's binaries, kubectl among them, built from the Go module proxy
 	@bash cluster/build-kubernetes.sh
+
+containerd: ## containerd, its runc shim and ctr, built from the Go module proxy
+	@bash cluster/build-containerd.sh
 
 check: venv chart-tools ## the quick checks, well under a minute warm: ruff, shellcheck, helm unittest, pytest (no browser, no cluster)
 	ruff check services tests tools benchmarks
@@ -68,7 +71,7 @@ test-chart: venv chart-tools ## helm-unittest suites, bad-values rejection, kube
 	helm unittest $(CHART)
 	pytest -q tests/chart
 
-cluster-up: apt-deps chart-tools kubernetes ## start the offline Kubernetes cluster (+ image registry); NODES=3 for three nodes
+cluster-up: apt-deps chart-tools kubernetes containerd ## start the offline Kubernetes cluster (+ image registry); NODES=3 for three nodes
 	@bash cluster/up.sh
 
 cluster-down: ## stop the cluster and remove everything it left behind

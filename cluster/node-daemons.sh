@@ -125,37 +125,48 @@ start_containerd() {
   ]
 }
 CNI
+  # The registry, as containerd's hosts.toml names it: the mirror to pull localhost:5000 from.
+  mkdir -p "$dir/containerd/certs.d/localhost:5000"
+  write_config "$dir/containerd/certs.d/localhost:5000/hosts.toml" <<TOML
+server = "http://localhost:5000"
+[host."$registry"]
+  capabilities = ["pull", "resolve"]
+TOML
   write_config "$dir/containerd/config.toml" <<TOML
-version = 2
+version = 3
 root = "$dir/containerd/root"
 state = "$dir/containerd/state"
 [grpc]
   address = "$(node_sock "$n")"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "$PAUSE_IMAGE"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$dir/containerd/certs.d"
+[plugins."io.containerd.cri.v1.runtime"]
   # The pods' network namespaces live in the node's own state directory, not in /run/netns,
   # which "ip netns add" (an extra node) bind-mounts over itself, hiding those made before.
   netns_mounts_under_state_dir = true
   # This VM withholds CAP_SYS_RESOURCE, so no process may lower its oom_score_adj below
   # containerd's own; the kubelet asks -998 for every pod sandbox. Clamp instead of failing.
   restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
         Root = "$dir/containerd/runc"
         SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
     conf_dir = "$dir/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."localhost:5000"]
-    endpoint = ["$registry"]
 TOML
   mapfile -t prefix < <(in_node "$n")
+  # Our shim first on its PATH: containerd looks the shim up there before beside itself.
   START_CGROUPS=$(node_daemon_cgroups "$n") start "$(daemon containerd "$n")" \
-    "${prefix[@]}" containerd --config "$dir/containerd/config.toml"
+    "${prefix[@]}" env PATH="$CONTAINERD_BIN:$PATH" "$CONTAINERD_BIN/containerd" \
+    --config "$dir/containerd/config.toml"
   wait_for 60 "containerd of node $n" ctr --address "$(node_sock "$n")" -n k8s.io version
   local archive
   for archive in "$ADDONS_DIR"/images/*.tar; do

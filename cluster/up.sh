@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up a Kubernetes cluster (one node, or NODES of them on this machine) from parts
-# reachable offline: Debian's etcd, containerd, runc and CNI plugins, and Kubernetes
+# reachable offline: Debian's etcd, runc and CNI plugins, and Kubernetes and containerd
 # binaries built from the Go module proxy.
 # Idempotent: components already running are left alone. `cluster/down.sh` undoes it all.
 set -euo pipefail
@@ -11,7 +11,7 @@ source "$here/lib.sh"
 source "$here/node-daemons.sh"
 
 [[ $EUID -eq 0 ]] || die "cluster-up needs root (containerd, kubelet and iptables do)"
-for tool in etcd containerd runc ctr openssl iptables conntrack buildah docker-registry; do
+for tool in etcd runc openssl iptables conntrack buildah docker-registry; do
   command -v "$tool" >/dev/null || die "$tool is missing: run 'make deps' first"
 done
 [[ -x /usr/lib/cni/bridge ]] || die "CNI plugins are missing: run 'make deps' first"
@@ -20,8 +20,11 @@ if ! [[ $NODES =~ ^[0-9]+$ ]] || ((NODES < 1 || NODES > NODES_MAX)); then
 fi
 
 bash "$here/build-kubernetes.sh"
+bash "$here/build-containerd.sh"
 bash "$here/build-addons.sh"
-mkdir -p "$RUN/logs" "$RUN/pids"
+mkdir -p "$RUN/logs" "$RUN/pids" "$RUN/bin"
+# The ctr that speaks to this cluster's containerd, for whoever needs one (the image tests).
+ln -sfn "$CONTAINERD_BIN/ctr" "$RUN/bin/ctr"
 
 prepare_host() {
   # Modules may be built in (no modprobe at all on some VMs); what matters is the sysctl.

@@ -2,7 +2,7 @@
 # Debian packages the cluster, the image build and the browser tests use; installs only what
 # is missing.
 set -euo pipefail
-packages=(containerd runc containernetworking-plugins etcd-server iptables conntrack
+packages=(runc containernetworking-plugins etcd-server iptables conntrack
   buildah skopeo debootstrap docker-registry qemu-user-static binfmt-support
   gcc libc6-dev openssl curl shellcheck
   chromium fonts-dejavu-core)
@@ -16,7 +16,8 @@ done
 echo "installing Debian packages: ${missing[*]}" >&2
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian's packages start their services; the cluster runs its own instances instead.
+# Debian's packages start their services; the cluster runs its own instances instead
+# (containerd too, on a machine that had Debian's: the cluster builds its own).
 for service in containerd etcd docker-registry; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
     systemctl stop "$service"

@@ -2,19 +2,18 @@
 
 import json
 import os
-import shutil
 
 import pytest
 from support.cluster import APP_VERSION, IMAGE, run
 
 REFERENCE = IMAGE
 SOCKET = "/var/lib/probe-demo-cluster/containerd/containerd.sock"
+CTR = "/var/lib/probe-demo-cluster/bin/ctr"  # the cluster's own (cluster/up.sh)
 NAMESPACE = "probe-demo-image-test"
 
 
 def ctr(*args: str) -> str:
-    return run(shutil.which("ctr") or "ctr", "--address", SOCKET, "-n", NAMESPACE, *args,
-               timeout=300)
+    return run(CTR, "--address", SOCKET, "-n", NAMESPACE, *args, timeout=300)
 
 
 @pytest.mark.offline_cluster
