@@ -5,6 +5,9 @@
 # The one place the Kubernetes version is written (the Makefile and the tests read it too).
 KUBE_VERSION="${KUBE_VERSION:-$(cat "$(dirname "${BASH_SOURCE[0]}")/kubernetes-version")}"
 KUBE_MINOR="${KUBE_VERSION#v1.}"; KUBE_MINOR="${KUBE_MINOR%%.*}"  # 35 for v1.35.4
+# containerd, built from the Go module proxy (cluster/build-containerd.sh): 2.3+ honours a
+# container's lifecycle.stopSignal. Still runs on cgroup v1 (deprecated, kept until 2029).
+CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
@@ -13,16 +16,18 @@ PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 # some Traefik versions resolve on the module proxy here; v3.7 does not build.
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.25}"
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"
-# Feature gates of the API server and the kubelets: those of cluster/feature-gates that
-# this version has.
+# Feature gates of the API server and the kubelets: every gate the chart uses, from the
+# first minor that has its feature (the chart's table, templates/_kubernetes.tpl, is the one
+# place they are written; a gate a version does not know would stop its components):
+# ContainerRestartRules (1.34), ContainerStopSignals (1.33), H2CContainerProbe (1.37).
 FEATURE_GATES="" FEATURE_GATES_YAML=""
 while read -r gate minor; do
-  [[ -z $gate || $gate == \#* ]] && continue
   if (( KUBE_MINOR >= minor )); then
     FEATURE_GATES+="${FEATURE_GATES:+,}$gate=true"
     FEATURE_GATES_YAML+="${FEATURE_GATES_YAML:+, }$gate: true"
   fi
-done < "$(dirname "${BASH_SOURCE[0]}")/feature-gates"
+done < <(sed -n 's/^[a-zA-Z0-9]*: {minor: \([0-9]*\), .*gate: \([A-Za-z0-9]*\).*/\2 \1/p' \
+  "$(dirname "${BASH_SOURCE[0]}")/../charts/probe-demo/templates/_kubernetes.tpl")
 unset gate minor
 # The kubelet's longest CrashLoopBackOff delay (300 s by default), where it may be set
 # (KubeletCrashLoopBackOffMax: beta and on from 1.35): short, so the crashloop scenario
@@ -34,6 +39,7 @@ TRAEFIK_IMAGE="probe-demo.local/traefik:$TRAEFIK_VERSION"
 
 CACHE="${DEMO_CACHE_DIR:-$HOME/.cache/probe-demo}"
 K8S_BIN="$CACHE/kubernetes/$KUBE_VERSION/bin"
+CONTAINERD_BIN="$CACHE/containerd/$CONTAINERD_VERSION/bin"
 ADDONS_DIR="$CACHE/addons"
 RUN="${DEMO_RUN_DIR:-/var/lib/probe-demo-cluster}"
 KUBECONFIG_ADMIN="$RUN/admin.kubeconfig"
@@ -71,6 +77,9 @@ if [[ -d /sys/fs/cgroup/pids ]]; then
 else
   CLUSTER_CGROUP=/sys/fs/cgroup/probe-demo-cluster  # cgroup v2: the unified hierarchy
 fi
+# Quiet about cgroup v1's deprecation, which every ctr call would repeat (containerd's log
+# has it).
+ctr() { CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=true "$CONTAINERD_BIN/ctr" "$@"; }
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND until it succeeds or time runs out.

@@ -4,6 +4,7 @@ from the one place that defines it."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from probe_demo import __version__ as APP_VERSION  # the chart's appVersion (a chart test checks)
@@ -22,18 +23,24 @@ PREVIOUS_KUBE_VERSIONS = tuple(
 
 
 
+# The chart's table of what it uses from newer Kubernetes (templates/_kubernetes.tpl): a
+# feature, the first minor that has it and, behind a gate there, the gate.
+_FEATURE = re.compile(r"^\w+: \{minor: (\d+), .*gate: (\w+)", re.M)
+
+
+def feature_gates() -> dict[str, int]:
+    """Every feature gate the chart uses, with the first minor that has its feature."""
+    table = (CHART / "templates" / "_kubernetes.tpl").read_text()
+    return {gate: int(minor) for minor, gate in _FEATURE.findall(table)}
+
+
 def cluster_feature_gates(kube_version: str) -> tuple[str, ...]:
-    """The feature gates our cluster turns on at a Kubernetes version (cluster/feature-gates:
-    a gate and the first minor that has it, one a line)."""
+    """The feature gates our cluster turns on at a Kubernetes version (cluster/lib.sh):
+    each the chart uses, from the first minor that has its feature."""
     minor = int(kube_version.removeprefix("v").split(".")[1])
-    gates = []
-    for line in (ROOT / "cluster" / "feature-gates").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            gate, first = line.split()
-            if minor >= int(first):
-                gates.append(gate)
-    return tuple(gates)
+    return tuple(gate for gate, first in feature_gates().items() if minor >= first)
 
 
 __all__ = ["APP_VERSION", "CACHE", "CHART", "KUBE_VERSION", "PREVIOUS_KUBE_VERSIONS", "ROOT",
-           "cluster_feature_gates"]
+           "cluster_feature_gates",
+           "feature_gates"]
