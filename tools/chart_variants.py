@@ -5,9 +5,11 @@ written:
   unset;
 - charts/probe-demo/disruptions.json, from the check's disruption registry: the rollout
   check Role's rules, each verb with the disruptions that need it;
-- in values.schema.json, what Python decides: the variants, the server settings' ranges
+- in values.schema.json, the feature gates the chart's table names (featureGates, from
+  templates/_kubernetes.tpl), and what Python decides: the variants, the server settings' ranges
   (SERVER_VALUES), the size units of stress.memoryAtStart, the signals the server drains
-  on (rollout.stopSignal), the check's pool, rate and connection kinds, the disruptions;
+  on (rollout.stopSignal), the paths it answers over h2c (probes.*.http.path with protocol
+  HTTP2), the check's pool, rate and connection kinds, the disruptions;
 - in values.yaml, the defaults of SERVER_VALUES, which are the server's own.
 
     python tools/chart_variants.py          # write the file (make chart-docs does)
@@ -26,8 +28,8 @@ from probe_demo.check import registry
 from probe_demo.client.load import CONNECTION_MODES, MAX_POOL, MAX_RATE
 from probe_demo.parsing import WholeNumber
 from probe_demo.server import variants
-from probe_demo.server.config import SIZE_UNITS, Settings
-from probe_demo.server.process import STOP_SIGNALS
+from probe_demo.server.config import SIZE_UNITS, STOP_SIGNALS, Settings
+from probe_demo.server.health import PROBE_ROUTES
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "probe-demo"
 SCHEMA = CHART / "values.schema.json"
@@ -78,6 +80,12 @@ def _node(schema: dict, key: str) -> dict:
     return node
 
 
+def _feature_gates() -> list[str]:
+    """The gates of the chart's table of newer Kubernetes features, as it writes them."""
+    table = (CHART / "templates" / "_kubernetes.tpl").read_text()
+    return re.findall(r"(?m)^\w+: \{minor: \d+, .*gate: (\w+)", table)
+
+
 def render_schema() -> str:
     """values.schema.json with every part Python owns written from Python."""
     schema = json.loads(SCHEMA.read_text())
@@ -99,6 +107,12 @@ def render_schema() -> str:
     check = _node(schema, "rolloutCheck")
     check["properties"]["disruptions"]["items"]["enum"] = list(registry.NAMES)
     _node(schema, "rollout.stopSignal")["enum"] = [None, *(s.name for s in STOP_SIGNALS)]
+    schema["properties"]["featureGates"]["properties"] = {
+        gate: {"type": "boolean"} for gate in _feature_gates()}
+    # Over h2c the server answers its probe paths only (probe_demo.server.h2c_probes).
+    http = schema["definitions"]["probe"]["properties"]["http"]
+    http["if"] = {"properties": {"protocol": {"const": "HTTP2"}}, "required": ["protocol"]}
+    http["then"] = {"properties": {"path": {"enum": list(PROBE_ROUTES)}}}
     check["properties"]["connections"]["enum"] = CHECK_CONNECTIONS
     check["properties"]["pool"].update(minimum=1, maximum=MAX_POOL)
     check["properties"]["rate"]["maximum"] = MAX_RATE

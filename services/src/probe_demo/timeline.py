@@ -37,7 +37,7 @@ class LaneState(enum.Enum):
 
     STARTING = ("starting", "#c7c7c7", "pod")
     # PodReadyToStartContainers: sandbox and network ready, the containers starting.
-    SANDBOX_READY = ("sandbox ready, containers starting", "#9ecae1", "pod")
+    SANDBOX_READY = ("sandbox and network ready", "#9ecae1", "pod")
     READY = ("ready", "#2ca02c", "pod")
     UNREADY = ("unready", "#ffbb78", "pod")
     TERMINATING = ("terminating", "#ff7f0e", "pod")

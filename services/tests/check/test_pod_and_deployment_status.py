@@ -55,7 +55,7 @@ def test_the_pods_lane_shows_its_sandbox_ready_before_its_containers_are():
                if state.row == "pod"]
     assert pod_row == [(3.2, 3.8, LaneState.STARTING), (3.8, 4.5, LaneState.SANDBOX_READY),
                        (4.5, 10.0, LaneState.READY)]
-    assert "sandbox ready, containers starting" in report.svg(result, "t")
+    assert "sandbox and network ready" in report.svg(result, "t")
 
 
 def test_a_sandbox_ready_seen_after_ready_takes_the_lane_back_nowhere():
@@ -70,20 +70,35 @@ class Deployments:
     def __init__(self, *statuses):
         self.statuses = list(statuses)
 
-    def read_namespaced_deployment(self, name, namespace, _preload_content=True):
+    def read_namespaced_deployment(self, name, namespace, _preload_content=True,
+                                   _request_timeout=None):
         assert (name, namespace, _preload_content) == ("demo", "ns", False)
+        assert _request_timeout  # a hung read must not hold the poll, nor the check's stop
         status = self.statuses[0] if len(self.statuses) == 1 else self.statuses.pop(0)
+        if isinstance(status, Exception):
+            raise status
         return SimpleNamespace(data=json.dumps({"status": status}).encode())
 
 
-def run_poll(monkeypatch, *statuses):
+def run_poll(monkeypatch, *statuses, errors=None):
     monkeypatch.setattr(observe, "DEPLOYMENT_POLL_SECONDS", 0.02)
     watcher = observer(SimpleNamespace(namespace="ns", apps=Deployments(*statuses)), "demo")
     watcher._spawn(watcher._poll_deployment)
     time.sleep(0.4)
     watcher.stop()
+    if errors is not None:
+        errors.extend(watcher.errors)
     return [event for event in watcher.sorted_events()
             if event.kind is EventKind.TERMINATING_REPLICAS]
+
+
+def test_a_failed_read_is_one_error_and_the_poll_goes_on(monkeypatch):
+    """Any error (urllib3's are not OSError): the thread lives, says so once, reads on."""
+    errors = []
+    seen = run_poll(monkeypatch, RuntimeError("Max retries exceeded\nwith url"),
+                    RuntimeError("again"), {"terminatingReplicas": 2}, errors=errors)
+    assert [event.count for event in seen] == [2]
+    assert errors == ["read deployments/demo: Max retries exceeded"]
 
 
 def test_terminating_replicas_are_an_event_each_time_they_change(monkeypatch):

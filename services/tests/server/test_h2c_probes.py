@@ -74,6 +74,23 @@ def test_other_paths_and_methods_are_refused_over_h2c(start_server):
     assert status == 404 and "/livez" in body and "/startupz" in body
     status, body, _ = h2c(server.grpc_port, "/livez", "-X", "POST")
     assert status == 405 and "GET" in body
+    # A client's 404s are no probe hits (they would push the kubelet's out of the history);
+    # the kubelet's would be.
+    h2c(server.grpc_port, "/kube", "-A", "kube-probe/1.37")
+    probes = json.loads(http_get(server.url("/ui/live"))[1])["probes"]
+    hits = [(hit["path"], hit["status"], hit["protocol"]) for hit in probes["recent"]]
+    assert hits[:2] == [("/kube", 404, "h2c"), ("/livez", 405, "h2c")]
+    assert ("/ui", 404, "h2c") not in hits
+
+
+def test_head_over_h2c_has_the_length_and_no_body(start_server):
+    server = start_server()
+    result = subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", "-I",
+         f"http://127.0.0.1:{server.grpc_port}/livez"],
+        capture_output=True, text=True, timeout=10, check=True)
+    assert result.stdout.startswith("HTTP/2 200")
+    assert "content-length: 6" in result.stdout.lower()  # "alive\n"
 
 
 def test_the_grpc_port_speaks_no_http1(start_server):

@@ -10,7 +10,7 @@ import time
 import pytest
 from processes import children_of, free_port, http_get, http_post, serve_once
 
-from probe_demo.server.process import STOP_SIGNALS
+from probe_demo.server.config import STOP_SIGNALS
 
 
 def test_healthcheck_count_is_exact_under_concurrency(start_server):
@@ -142,7 +142,8 @@ def test_sigterm_without_drain_still_completes_the_request_in_flight(start_serve
 def test_every_stop_signal_drains_as_sigterm_does(start_server, stop_signal):
     """A pod whose lifecycle.stopSignal names one of them drains exactly as with SIGTERM:
     readiness fails at once, new connections are served through the drain, then it exits 0."""
-    server = start_server("--variant", "graceful", "--drain-seconds", "1")
+    server = start_server("--variant", "graceful", "--drain-seconds", "1",
+                          "--stop-signal", stop_signal.name)
     server.process.send_signal(stop_signal)
     time.sleep(0.3)
     assert http_get(server.url("/ready"))[0] == 500
@@ -154,12 +155,19 @@ def test_every_stop_signal_drains_as_sigterm_does(start_server, stop_signal):
     assert '"connections_cut_off": 0' in server.log()
 
 
-def test_a_signal_that_is_no_stop_signal_leaves_the_server_serving(start_server):
-    server = start_server()
-    assert signal.SIGCHLD not in STOP_SIGNALS
-    server.process.send_signal(signal.SIGCHLD)
+def test_only_the_stop_signal_it_was_given_drains_a_terminals_sigwinch_does_not(start_server):
+    """Started by hand, a resized terminal sends SIGWINCH: not a stop signal unless asked."""
+    server = start_server("--stop-signal", "SIGQUIT")
+    server.process.send_signal(signal.SIGWINCH)
     time.sleep(0.3)
     assert server.process.poll() is None and http_get(server.url("/ready"))[0] == 200
+    assert '"stop_signal": "SIGQUIT"' in server.log()
+
+
+def test_a_stop_signal_the_server_does_not_drain_on_is_refused_naming_it():
+    result = serve_once("--stop-signal", "SIGKILL")
+    assert result.returncode == 2, result.stderr
+    assert "--stop-signal" in result.stderr and "SIGQUIT" in result.stderr
 
 
 def test_second_sigterm_cuts_the_drain_short(start_server):

@@ -235,13 +235,19 @@ class Observer:
         """status.terminatingReplicas as it changes; nothing where the cluster has no such
         field (before 1.33, or with DeploymentReplicaSetTerminatingReplicas off)."""
         seen: int | None = None
+        failed = False
         while not self._stop.wait(DEPLOYMENT_POLL_SECONDS):
             try:
                 response = self.cluster.apps.read_namespaced_deployment(
-                    self.deployment, self.cluster.namespace, _preload_content=False)
+                    self.deployment, self.cluster.namespace, _preload_content=False,
+                    _request_timeout=DEPLOYMENT_POLL_SECONDS * 4)
                 status = json.loads(response.data).get("status") or {}
-            except (ApiException, OSError, ValueError):
-                continue  # the next read may succeed; the pods and slices tell the rest
+            except Exception as err:  # the next read may succeed; the pods tell the rest
+                if not failed:
+                    failed = True
+                    self.errors.append(f"read deployments/{self.deployment}: "
+                                       f"{str(err).splitlines()[0][:200]}")
+                continue
             count = status.get("terminatingReplicas")
             if isinstance(count, int) and count != seen:
                 seen = count

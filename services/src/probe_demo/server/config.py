@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,15 @@ ENV_PREFIX = "PROBE_DEMO_"
 MAX_MEMORY_BYTES = 4 * 2**30
 MAX_MEMORY_TEXT = "4Gi"
 MAX_CPU_BURNERS = 64
+
+# The signals the server may be told to drain on besides SIGTERM (the kubelet's default) and
+# SIGINT (Ctrl-C), which it always drains on: those some servers stop on, so a pod may be
+# given any of them as its lifecycle.stopSignal (the chart's rollout.stopSignal offers
+# exactly these): SIGQUIT (nginx's graceful stop), SIGWINCH (Apache httpd's), SIGHUP,
+# SIGUSR1, SIGUSR2. Only the one --stop-signal names is taken: a terminal's SIGWINCH or
+# SIGHUP does not stop a server started by hand.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGWINCH, signal.SIGHUP,
+                signal.SIGUSR1, signal.SIGUSR2)
 
 
 # What Kubernetes injects for each Service of the namespace (a Service named probe-demo-x
@@ -105,6 +115,14 @@ def _origins(text: str) -> tuple[str, ...]:
 _port = whole_number_in(1, 65535)
 
 
+def _stop_signal(text: str) -> str:
+    """The name of one of STOP_SIGNALS, e.g. SIGQUIT."""
+    names = [stop.name for stop in STOP_SIGNALS]
+    if text.strip().upper() not in names:
+        raise ValueError(f"must be one of {', '.join(names)}")
+    return text.strip().upper()
+
+
 def _setting(default: Any, parse: Callable[[str], Any], help_text: str) -> Any:
     """A Settings field: its default, the parser for its text form and its --help line."""
     return dataclasses.field(default=default, metadata={"parse": parse, "help": help_text})
@@ -133,6 +151,10 @@ class Settings:
         None, _seconds,
         "after SIGTERM, keep serving with readiness failing this long "
         "(default: the variant's, 5 for graceful, 0 for the others)",
+    )
+    stop_signal: str = _setting(
+        "SIGTERM", _stop_signal, "drain on this signal too, the pod's lifecycle.stopSignal "
+        f"({', '.join(stop.name for stop in STOP_SIGNALS)}); SIGTERM and SIGINT always drain",
     )
     startup_seconds: float = _setting(
         0.0, _seconds, "readiness and /startupz fail for this long after start"

@@ -42,7 +42,7 @@ from probe_demo.protocol import POD_HEADER, ServerEvent
 from probe_demo.server import h2c_probes, health, logs
 from probe_demo.server.config import Settings
 from probe_demo.server.metrics import grpc_endpoint_label
-from probe_demo.server.probe_hits import ORDINARY_HEADERS, ProbeProtocol, unusual
+from probe_demo.server.probe_hits import KUBELET_AGENT, ORDINARY_HEADERS, ProbeProtocol, unusual
 from probe_demo.server.state import PodState
 
 if TYPE_CHECKING:
@@ -401,10 +401,13 @@ class GrpcHealthServer:
             (POD_HEADER.lower(), self.pod)], end_stream=not body)
         if body:
             h2.send_data(stream_id, body, end_stream=True)
-        if self.probe_hits is not None:
+        user_agent = headers.get("user-agent", "")
+        # As on the HTTP port: a probe path, or the kubelet; not every other client's request.
+        if self.probe_hits is not None and (answer.endpoint != h2c_probes.UNMATCHED
+                                            or user_agent.startswith(KUBELET_AGENT)):
             self.probe_hits.record(endpoint=answer.endpoint, path=path[:256],
                                    status=answer.status, protocol=ProbeProtocol.H2C,
-                                   user_agent=headers.get("user-agent", "")[:256],
+                                   user_agent=user_agent[:256],
                                    headers=unusual(headers.items(), ORDINARY_HEADERS))
 
     def _answer_grpc(self, h2: Any, stream_id: int, stream: dict[str, Any]) -> None:

@@ -8,9 +8,9 @@ container's main process and Kubernetes reports OOMKilled.
 
 HTTP is served by waitress: one I/O thread reads and writes every connection and hands
 complete requests to `threads` request threads. gRPC health has a thread of its own. The
-shutdown on any of STOP_SIGNALS is ours: probe_demo.server.drain. SIGTERM is what the
-kubelet sends unless the container's lifecycle.stopSignal names another (the chart's
-rollout.stopSignal offers exactly these).
+shutdown on SIGTERM, SIGINT or the --stop-signal is ours: probe_demo.server.drain. SIGTERM
+is what the kubelet sends unless the container's lifecycle.stopSignal names another (the
+chart passes rollout.stopSignal as --stop-signal).
 """
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ from probe_demo.server import logs
 from probe_demo.server.config import ConfigError, Settings, setting_names
 from probe_demo.server.health_file import HealthFile
 
-# The signals that start the drain: SIGTERM (the kubelet's default) and SIGINT (Ctrl-C), and
-# those some servers stop on, so a pod may be given any of them as its stop signal: SIGQUIT
-# (nginx's graceful stop), SIGWINCH (Apache httpd's), SIGHUP, SIGUSR1 and SIGUSR2.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGWINCH, signal.SIGHUP,
-                signal.SIGUSR1, signal.SIGUSR2)
 # How often the I/O loop looks at signals and the shutdown clock.
 TICK_SECONDS = 0.1
 # The most the server takes past its drain and graceful timeout to exit; the chart leaves
@@ -131,7 +126,7 @@ class Server:
         from probe_demo.server import faults
 
         settings, resources = self.settings, self.shared.resources
-        for signum in STOP_SIGNALS:
+        for signum in {signal.SIGTERM, signal.SIGINT, signal.Signals[settings.stop_signal]}:
             signal.signal(signum, self._on_signal)
         if self.grpc is not None:
             self.grpc.start()
@@ -144,7 +139,8 @@ class Server:
             faults.schedule_exit(settings.exit_at_start, settings.exit_after,
                                  cause="--exit-at-start")
         logs.event(ServerEvent.LISTENING, variant=settings.variant, port=settings.port,
-                   grpc_port=settings.grpc_port, threads=settings.threads)
+                   grpc_port=settings.grpc_port, threads=settings.threads,
+                   stop_signal=settings.stop_signal)
 
     def loop(self) -> None:
         """Serve until the drain says the server may stop."""
