@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from processes import free_port
 from support.browser import UiPage
-from support.cluster import Release, kubectl, kubelet_agent, wait_until
+from support.cluster import Release, kubectl, kubelet_agent, needs_kubernetes, wait_until
 
 
 def server_port(pod: dict) -> int:
@@ -151,3 +151,12 @@ def test_seed_004_the_date_server_beside_its_client(install, look, tmp_path):
                lambda: count.count() and int(count.inner_text()) >= 4, timeout=30, every=0.5)
     assert ui.other_origins() == []
     ui.screenshot("sidecar", tmp_path)
+
+
+def test_the_kubelets_h2c_probes_are_listed_over_h2c(install, look, tmp_path):
+    needs_kubernetes(37, "an HTTP/2 (h2c) probe")
+    release = install("h2c-probes")
+    ui, _ = look(release)
+    row = kubelet_hit(ui, "/readyz", "200", timeout=30)
+    assert row.locator("td.protocol").inner_text() == "h2c"
+    ui.screenshot("h2c-probes", tmp_path)

@@ -24,7 +24,7 @@ what JSON Schema can say (types, ranges, enums, patterns) is in values.schema.js
 {{- fail "server.gracefulTimeout was renamed server.gracefulTimeoutSeconds in chart 2.0.0" }}
 {{- end }}
 {{- if hasKey .Values.restartRules "featureGateEnabled" }}
-{{- fail "restartRules.featureGateEnabled was replaced by featureGates.ContainerRestartRules in chart 2.5.0" }}
+{{- fail "restartRules.featureGateEnabled was replaced by featureGates.ContainerRestartRules in chart 3.0.0" }}
 {{- end }}
 {{- end }}
 
@@ -91,7 +91,8 @@ long enough for the server to start. */}}
 {{- if eq $probe.type "http" }}
 {{- $protocol := $probe.http.protocol | default "HTTP1" }}
 {{- if and (eq $protocol "HTTP1") $onGrpc }}
-{{- fail (printf "%s points an HTTP/1.1 probe at the gRPC port, which speaks only HTTP/2: use type grpc, probes.%s.http.protocol=HTTP2, or port http" $key $name) }}
+{{- $h2c := ternary (printf "probes.%s.http.protocol=HTTP2, " $name) "" (eq (include "probe-demo.has" (dict "root" $ "feature" "h2cProbe")) "true") }}
+{{- fail (printf "%s points an HTTP/1.1 probe at the gRPC port, which speaks only HTTP/2: use type grpc, %sor port http" $key $h2c) }}
 {{- else if eq $protocol "HTTP2" }}
 {{- if not $onGrpc }}
 {{- fail (printf "probes.%s.http.protocol is HTTP2 (h2c), which the server speaks on its gRPC port only: set %s to grpc" $name $key) }}
@@ -174,10 +175,11 @@ request, so the request must be there. */}}
 {{- include "probe-demo.requires" (dict "root" . "feature" "restartRules" "key" "restartRules.doNotRestartOnExitCodes") }}
 {{- end }}
 {{- with $v.rollout.stopSignal }}
-{{- include "probe-demo.requires" (dict "root" $ "feature" "stopSignal" "key" (printf "rollout.stopSignal=%s" .) "hint" "leave it empty: SIGTERM") }}
+{{- include "probe-demo.requires" (dict "root" $ "feature" "stopSignal" "key" (printf "rollout.stopSignal=%s" .) "hint" "leave rollout.stopSignal empty (SIGTERM)") }}
 {{- end }}
 {{- if $v.podResources }}
 {{- include "probe-demo.requires" (dict "root" . "feature" "podLevelResources" "key" "podResources" "hint" "set resources (the server container's) instead") }}
+{{- include "probe-demo.checks.podResources" . }}
 {{- end }}
 {{- range $name := list "liveness" "startup" }}
 {{- $probe := index $v.probes $name }}
@@ -237,5 +239,34 @@ request, so the request must be there. */}}
 {{- end }}
 {{- if and $check.enabled (hasPrefix "*" (toString (include "probe-demo.rolloutCheckHost" .))) }}
 {{- fail "rolloutCheck.host: the first of httpRoute.hostnames is a wildcard; name the host the load should ask for" }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level resources bound the containers' (the API refuses the pod otherwise): each
+container's limit at most the pod's, their requests together at most the pod's (which are
+its limits where it names no requests). A container without a limit gets the pod's. */}}
+{{- define "probe-demo.checks.podResources" -}}
+{{- $v := .Values }}
+{{- $pod := $v.podResources }}
+{{- $containers := dict "resources" ($v.resources | default dict) }}
+{{- if $v.sidecar.enabled }}
+{{- $_ := set $containers "sidecar.resources" ($v.sidecar.resources | default dict) }}
+{{- end }}
+{{- range $resource := list "cpu" "memory" }}
+{{- $podLimit := index ($pod.limits | default dict) $resource }}
+{{- $podRequest := index ($pod.requests | default dict) $resource | default $podLimit }}
+{{- $requested := 0.0 }}
+{{- range $key, $own := $containers }}
+{{- $limit := index ($own.limits | default dict) $resource }}
+{{- if and $podLimit $limit (gt (float64 (include "probe-demo.quantity" $limit)) (float64 (include "probe-demo.quantity" $podLimit))) }}
+{{- fail (printf "%s.limits.%s (%v) is above podResources.limits.%s (%v): a container may not have more than its pod; set %s.limits.%s to null (it then gets the pod's) or at most the pod's" $key $resource $limit $resource $podLimit $key $resource) }}
+{{- end }}
+{{- with index ($own.requests | default dict) $resource }}
+{{- $requested = addf $requested (float64 (include "probe-demo.quantity" .)) }}
+{{- end }}
+{{- end }}
+{{- if and $podRequest (gt $requested (float64 (include "probe-demo.quantity" $podRequest))) }}
+{{- fail (printf "the containers' %s requests (resources and sidecar.resources) add up to more than podResources.requests.%s (%v; its limit when it names no request): lower them, or raise the pod's" $resource $resource $podRequest) }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -2,7 +2,9 @@
 What the chart uses that only newer Kubernetes has: the first minor that has each, and what
 it is; for a feature behind a feature gate there, the `gate` and the minor it is on by
 default from (`gateOnFrom`, none while it is alpha). The one place the chart's version
-thresholds and gate names are written.
+thresholds and gate names are written: the cluster turns on each gate from its minor
+(cluster/lib.sh), the tests tell the chart so (tests/support) and tools/chart_variants.py
+writes the gates into the schema's featureGates, each reading the lines below.
 */}}
 {{- define "probe-demo.kubernetesFeatures" -}}
 perProbeGracePeriod: {minor: 28, what: "per-probe grace period"}
@@ -43,4 +45,16 @@ or featureGates.<gate> says the cluster turned it on.
 {{- fail (printf "%s needs the %s feature gate on Kubernetes %s (%s): turn it on in the API server and the kubelets, then set featureGates.%s=true" $.key . $version $default .) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+A Kubernetes quantity as a number, to compare two (the schema's quantityText shapes it):
+"160Mi" -> 167772160, "500m" -> 0.5, 2 -> 2.
+*/}}
+{{- define "probe-demo.quantity" -}}
+{{- $text := toString . }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $text }}
+{{- $unit := trimPrefix $number $text }}
+{{- $scale := dict "" 1.0 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
+{{- mulf (float64 $number) (index $scale $unit) }}
 {{- end }}
