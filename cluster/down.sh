@@ -27,8 +27,11 @@ stop kube-apiserver
 stop etcd
 stop registry
 # What is left in the cluster's cgroup: the containerd shims, and anything a crashed run
-# left without a pid file. Nothing outside it is touched.
+# left without a pid file.
 kill_cgroup "$CLUSTER_CGROUP"
+# The containers of node 1 that ctr could not kill (no ctr: its cache was emptied while the
+# cluster ran), in the cgroups node 1's kubelet made. Nothing else is touched.
+for hierarchy in /sys/fs/cgroup/*/; do kill_cgroup "${hierarchy}kubepods"; done
 
 # Mounts below $RUN (overlay roots, shm, volumes) and the pods' network namespaces.
 unmount_under "$RUN"
