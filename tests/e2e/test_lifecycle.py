@@ -156,16 +156,17 @@ def test_a_failed_liveness_probe_kills_after_its_own_grace_a_delete_waits_for_th
     # SIGKILL after the probe's 3 s, in the middle of the server's 20 s drain.
     assert terminated["exitCode"] == 137, terminated
     events = json.loads(kubectl("get", "events", "-n", release.namespace, "-o", "json"))
-    killing = [e for e in events["items"] if e["reason"] == "Killing"
-               and "failed liveness probe" in e["message"]]
-    assert killing, events
-    killed_after = timestamp(terminated["finishedAt"]) - timestamp(
-        killing[0].get("lastTimestamp") or killing[0]["eventTime"])
-    print(f"liveness grace: killed {killed_after:.0f}s after the kubelet's SIGTERM")
-    assert 1 <= killed_after <= 6
+    assert any(e["reason"] == "Killing" and "failed liveness probe" in e["message"]
+               for e in events["items"]), events
+    # From the SIGTERM, as the server logged it (milliseconds), to the kill: the event's own
+    # time is when the kubelet recorded it, which under load can come after the kill.
     previous = release.logs(name, previous=True)
-    assert '"field": "draining", "value": true' in previous and '"event": "stopped"' not in \
-        previous
+    drain = next(json.loads(line) for line in previous.splitlines()
+                 if '"field": "draining", "value": true' in line)
+    killed_after = timestamp(terminated["finishedAt"]) - timestamp(drain["time"])
+    print(f"liveness grace: killed {killed_after:.1f}s after the server got SIGTERM")
+    assert 1 <= killed_after <= 6, (terminated, drain)
+    assert '"event": "stopped"' not in previous  # killed mid-drain, not stopped
 
     wait_until("the restarted server to be ready",
                lambda: release.container_status(release.pod_named(name)).get("ready"),
