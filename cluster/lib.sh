@@ -69,6 +69,37 @@ EXTRA_NODE_TAINT="probe-demo.local/extra-node"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# build_go_commands WHAT VERSION MODULE_DIR OUT LDFLAGS PACKAGE_PREFIX WRITE_GO_MOD NAME...:
+# each PACKAGE_PREFIX/NAME not yet in OUT is built, without cgo, in the wrapper module
+# MODULE_DIR, whose go.mod the function WRITE_GO_MOD writes there (called only when there is
+# something to build). The build-*.sh scripts use it.
+build_go_commands() {
+  local what=$1 version=$2 mod=$3 out=$4 ldflags=$5 prefix=$6 write_go_mod=$7 name missing=()
+  shift 7
+  for name in "$@"; do [[ -x "$out/$name" ]] || missing+=("$name"); done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "$what $version cached in $out"
+    return 0
+  fi
+  mkdir -p "$out" "$mod"
+  "$write_go_mod" "$mod/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for name in "$@"; do printf '\t_ "%s/%s"\n' "$prefix" "$name"; done
+    printf ')\n'
+  } > "$mod/tools.go"
+  log "resolving $what $version module graph"
+  (cd "$mod" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1) || true
+  (cd "$mod" && GOFLAGS=-mod=mod go mod download)
+  for name in "${missing[@]}"; do
+    log "building $name $version (a few minutes on 2 cores when cold)"
+    (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" \
+      -o "$out/$name.tmp" "$prefix/$name")
+    mv "$out/$name.tmp" "$out/$name"
+  done
+  log "$what $version ready in $out"
+}
+
 kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 # Every process the cluster starts (daemons, and the containerd shims they start) lives in
 # this cgroup, so cluster-down stops exactly those: no matching of command lines.
