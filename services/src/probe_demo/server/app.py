@@ -18,7 +18,7 @@ from probe_demo.protocol import POD_HEADER
 from probe_demo.server import endpoints, faults, health, logs, ui, work
 from probe_demo.server.config import Settings
 from probe_demo.server.context import EXTENSION_KEY, Services, services
-from probe_demo.server.metrics import Metrics, method_label
+from probe_demo.server.metrics import UNMATCHED, Metrics, method_label
 from probe_demo.server.probe_hits import (
     KUBELET_AGENT,
     ORDINARY_ANSWER_HEADERS,
@@ -68,7 +68,7 @@ def _start_timer() -> None:
 
 def _observe(response: Response) -> Response:
     shared = services()
-    endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
+    endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     code = str(response.status_code)
     response.headers[POD_HEADER] = shared.hostname

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from probe_demo.protocol import POD_HEADER, ServerEvent
 from probe_demo.server import h2c_probes, health, logs
 from probe_demo.server.config import Settings
-from probe_demo.server.metrics import grpc_endpoint_label
+from probe_demo.server.metrics import UNMATCHED, grpc_endpoint_label
 from probe_demo.server.probe_hits import KUBELET_AGENT, ORDINARY_HEADERS, ProbeProtocol, unusual
 from probe_demo.server.state import PodState
 
@@ -403,7 +403,7 @@ class GrpcHealthServer:
             h2.send_data(stream_id, body, end_stream=True)
         user_agent = headers.get("user-agent", "")
         # As on the HTTP port: a probe path, or the kubelet; not every other client's request.
-        if self.probe_hits is not None and (answer.endpoint != h2c_probes.UNMATCHED
+        if self.probe_hits is not None and (answer.endpoint != UNMATCHED
                                             or user_agent.startswith(KUBELET_AGENT)):
             self.probe_hits.record(endpoint=answer.endpoint, path=path[:256],
                                    status=answer.status, protocol=ProbeProtocol.H2C,

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from probe_demo.server import health
 from probe_demo.server.config import Settings
+from probe_demo.server.metrics import UNMATCHED
 from probe_demo.server.state import PodState
-
-UNMATCHED = "<unmatched>"  # the metric label of a path that is not a probe's
 
 
 @dataclass(frozen=True)

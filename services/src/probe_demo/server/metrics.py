@@ -27,6 +27,7 @@ from probe_demo.server.state import PodState
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
                      "TRACE"})
 OTHER = "OTHER"
+UNMATCHED = "<unmatched>"  # the endpoint label of a request no route (HTTP or h2c) matched
 
 
 def method_label(method: str) -> str:
