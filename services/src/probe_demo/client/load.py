@@ -9,7 +9,8 @@ HTTP/2 connection for grpc:// URLs, probe_demo.client.grpc_load):
               controllers and meshes do. A failure on a connection that had already served
               a request is told apart (Attempt.reused): such a connection stays pinned to
               the pod it was opened to, whatever the Service's endpoints say since.
-A refused, reset or timed-out attempt is one counted failure and never a crash. Attempts
+Names are looked up at most once a second (probe_demo.client.resolver), not once a
+connection. A refused, reset or timed-out attempt is one counted failure and never a crash. Attempts
 start on a fixed schedule whatever the server's latency, so a stalled server shows up as
 failures and a backlog of slow answers, not as a quietly lower rate.
 """
@@ -35,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from probe_demo.client.attempt import Attempt, Target, error_name, version_of
+from probe_demo.client.resolver import Resolver
 from probe_demo.date_fields import date_fields
 from probe_demo.protocol import POD_HEADER
 
@@ -98,15 +100,15 @@ class Watchdog:
                 self._wake.wait(wait)
 
 
-def _connector(attempt: Attempt):
+def _connector(attempt: Attempt, resolver: Resolver):
     """socket.create_connection that also notes the source port, even of a connect that
-    times out: a non-blocking connect has its port before the peer answers."""
+    times out (a non-blocking connect has its port before the peer answers), and looks the
+    name up through `resolver` (probe_demo.client.resolver: not once a connection)."""
 
     def create_connection(address, timeout, source_address=None, *_args):
         host, port = address
         errors: list[OSError] = []
-        for family, kind, proto, _name, peer in socket.getaddrinfo(host, port, 0,
-                                                                  socket.SOCK_STREAM):
+        for family, kind, proto, _name, peer in resolver.addresses(host, port):
             sock = socket.socket(family, kind, proto)
             try:
                 if source_address:
@@ -177,14 +179,15 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
 
 
 _WATCHDOG = Watchdog()
+_RESOLVER = Resolver()
 
 
 def fetch(target: Target, attempt: Attempt, timeout: float,
-          watchdog: Watchdog = _WATCHDOG) -> Attempt:
+          watchdog: Watchdog = _WATCHDOG, resolver: Resolver = _RESOLVER) -> Attempt:
     """One attempt on a connection of its own, closed after the answer."""
     begin = time.perf_counter()
     connection = _open(target, timeout)
-    connection._create_connection = _connector(attempt)
+    connection._create_connection = _connector(attempt, resolver)
     try:
         _exchange(connection, target, attempt, {"Connection": "close"}, watchdog,
                   time.monotonic() + timeout)
@@ -217,10 +220,12 @@ class ConnectionPool:
     or it fails. An attempt that finds every connection busy waits for one, within its
     timeout."""
 
-    def __init__(self, target: Target, size: int, watchdog: Watchdog = _WATCHDOG) -> None:
+    def __init__(self, target: Target, size: int, watchdog: Watchdog = _WATCHDOG,
+                 resolver: Resolver = _RESOLVER) -> None:
         self.target = target
         self.size = size
         self.watchdog = watchdog
+        self.resolver = resolver
         self._idle: deque[_Pooled] = deque()
         self._open_count = 0
         self._ready = threading.Condition()
@@ -270,7 +275,7 @@ class ConnectionPool:
             return attempt
         if pooled is None:
             pooled = _Pooled(_open(self.target, timeout))
-            pooled.connection._create_connection = _connector(attempt)
+            pooled.connection._create_connection = _connector(attempt, self.resolver)
         attempt.reused = pooled.answers > 0
         attempt.connection_pod = pooled.pod
         keep = False
@@ -327,6 +332,7 @@ class LoadRun:
     not_sent: int = 0
     max_lag: float = 0.0
     watchdog: Watchdog = field(default_factory=Watchdog)
+    resolver: Resolver = field(default_factory=Resolver)
 
     @property
     def rate_held(self) -> bool:
@@ -347,11 +353,11 @@ class LoadRun:
             fetcher = self.pool.fetch
         elif self.connections == "keep-alive":
             self.pool = ConnectionPool(Target.parse(self.url, self.host), self.pool_size,
-                                       self.watchdog)
+                                       self.watchdog, self.resolver)
             fetcher = self.pool.fetch
         else:
             fetcher = functools.partial(fetch, Target.parse(self.url, self.host),
-                                        watchdog=self.watchdog)
+                                        watchdog=self.watchdog, resolver=self.resolver)
 
         lock = threading.Lock()
         # Enough threads that attempts still start on time while each may take `timeout`.
