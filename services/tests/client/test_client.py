@@ -150,6 +150,8 @@ def test_timeout_is_a_failure_not_a_crash(start_server):
         (["http://x/", "--pool", "many"], "argument --pool: 'many': not a whole number"),
         (["http://x/", "--rate", "1e12"], "--rate=1e+12: above 5000 attempts a second"),
         (["http://x/a b"], "contains a space; percent-encode it"),
+        (["http://a..b/"], "'a..b' is no host name (a label is empty or over 63"),
+        ([f"http://{'x' * 64}.test/"], "is no host name"),
         (["http://x/a\r\nX-Injected: 1"], "contains a carriage return (CR)"),
     ],
 )
@@ -414,3 +416,13 @@ def test_a_host_that_is_no_host_name_is_one_line_naming_the_flag():
     assert result.stderr.strip() == ("probe-demo: error: argument --host: 'demo/ui': not a "
                                      "host name with an optional port, e.g. "
                                      "demo.example.com or demo.example.com:8080")
+
+
+def test_an_attempt_whose_fetch_raises_is_a_counted_failure_not_a_lost_one():
+    def broken(attempt, timeout):
+        raise RuntimeError("a bug in a fetcher")
+
+    attempts = LoadRun("http://127.0.0.1:1/", rate=50, duration=0.4, fetcher=broken).run()
+    assert len(attempts) == 20
+    assert {attempt.error for attempt in attempts} == {"RuntimeError"}
+

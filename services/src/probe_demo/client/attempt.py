@@ -76,6 +76,11 @@ class Target:
             raise ValueError(f"URL {url!r}: the port must be a number from 1 to 65535") from None
         if port == 0:
             raise ValueError(f"URL {url!r}: port 0 is no port to connect to")
+        try:
+            parts.hostname.encode("idna")
+        except UnicodeError:
+            raise ValueError(f"URL {url!r}: {parts.hostname!r} is no host name (a label is "
+                             "empty or over 63 characters)") from None
         if port is None:
             port = {"https": 443, "grpc": 9090}.get(parts.scheme, 80)
         path = parts.path or "/"

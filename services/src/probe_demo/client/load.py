@@ -366,7 +366,10 @@ class LoadRun:
 
         def one(attempt: Attempt) -> None:
             try:
-                fetcher(attempt, self.timeout)
+                try:
+                    fetcher(attempt, self.timeout)
+                except Exception as err:  # counted as a failure, never an attempt lost
+                    attempt.error = attempt.error or error_name(err)
                 with lock:
                     self.attempts.append(attempt)
                     self.on_attempt(attempt)

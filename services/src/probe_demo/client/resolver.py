@@ -50,7 +50,7 @@ class Resolver:
             self.lookups += 1
         try:
             addresses = self._lookup(host, port, 0, socket.SOCK_STREAM)
-        except OSError:
+        except BaseException:  # OSError, or UnicodeError for a name IDNA refuses
             with self._lock:
                 self._entries.pop(key, None)
             raise
