@@ -64,12 +64,12 @@ lint: apt-deps venv chart-tools ## ruff, shellcheck, hadolint, helm lint, ct lin
 	helm lint --strict $(CHART)
 	ct lint --config ct.yaml --lint-conf ct/lintconf.yaml --chart-yaml-schema ct/chart_schema.yaml
 
-test-services: apt-deps venv ## pytest for the services (Flask test client, real server processes, /ui in Chromium)
-	pytest -q services/tests
+test-services: apt-deps venv ## pytest for the services (Flask test client, real server processes, /ui in Chromium), two at a time
+	pytest -q -n 2 services/tests
 
 test-chart: venv chart-tools ## helm-unittest suites, bad-values rejection, kubeconform, docs in sync
 	helm unittest $(CHART)
-	pytest -q tests/chart
+	pytest -q -n 2 tests/chart
 
 cluster-up: apt-deps chart-tools kubernetes containerd ## start the offline Kubernetes cluster (+ image registry); NODES=3 for three nodes
 	@bash cluster/up.sh
