@@ -10,9 +10,9 @@ HTTP/2 connection for grpc:// URLs, probe_demo.client.grpc_load):
               a request is told apart (Attempt.reused): such a connection stays pinned to
               the pod it was opened to, whatever the Service's endpoints say since.
 Names are looked up at most once a second (probe_demo.client.resolver), not once a
-connection. A refused, reset or timed-out attempt is one counted failure and never a crash. Attempts
-start on a fixed schedule whatever the server's latency, so a stalled server shows up as
-failures and a backlog of slow answers, not as a quietly lower rate.
+connection. A refused, reset or timed-out attempt is one counted failure and never a
+crash. Attempts start on a fixed schedule whatever the server's latency, so a stalled
+server shows up as failures and a backlog of slow answers, not as a quietly lower rate.
 """
 
 from __future__ import annotations
