@@ -426,3 +426,18 @@ def test_an_attempt_whose_fetch_raises_is_a_counted_failure_not_a_lost_one():
     assert len(attempts) == 20
     assert {attempt.error for attempt in attempts} == {"RuntimeError"}
 
+
+
+def cut_short(connection: socket.socket) -> None:
+    """A 200 whose body stops halfway: what a server killed mid-answer leaves."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOK\n")
+
+
+@pytest.mark.parametrize("connections", ["new", "keep-alive"])
+def test_an_answer_cut_short_of_its_content_length_is_a_failure(connections):
+    server = Misbehaving(cut_short)
+    attempts = LoadRun(f"http://127.0.0.1:{server.port}/", rate=20, duration=0.3, timeout=2,
+                       connections=connections).run()
+    server.close()
+    assert attempts
+    assert {attempt.outcome for attempt in attempts} == {"answer cut short"}

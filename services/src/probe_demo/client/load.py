@@ -165,6 +165,9 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
     if Watchdog.release(watched):
         attempt.error = "timeout"
         return False
+    if response.length:  # bytes its Content-Length promised that never came
+        attempt.error = "answer cut short"
+        return False
     attempt.status = response.status
     attempt.pod = response.getheader(POD_HEADER)
     attempt.version = version_of(body)
@@ -381,9 +384,10 @@ class LoadRun:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             number = 0
             while not self.stop.is_set():
-                due = start + number / self.rate
-                if self.duration is not None and due - start >= self.duration:
+                offset = number / self.rate  # not `due - start`: that rounds below it
+                if self.duration is not None and offset >= self.duration:
                     break
+                due = start + offset
                 if self.stop.wait(max(0.0, due - time.monotonic())):
                     break
                 number += 1
