@@ -156,6 +156,7 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
         response = connection.getresponse()
         body = response.read(MAX_ANSWER_BYTES + 1)
         if len(body) > MAX_ANSWER_BYTES:
+            Watchdog.release(watched)
             attempt.error = f"answer over {MAX_ANSWER_BYTES >> 20} MiB"
             return False
     except (OSError, http.client.HTTPException) as err:
