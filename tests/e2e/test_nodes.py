@@ -111,18 +111,21 @@ def pod_ready(pod: dict) -> bool:
                for c in pod["status"].get("conditions", []))
 
 
-def ready_pods_through(release, stop: threading.Event, counts: list[int],
-                       samples: list[str]) -> None:
-    """Append, every half second until `stop`, how many of the release's pods are Ready,
-    and to `samples` a line naming each pod's state (for the failure message)."""
+def ready_pods_through(release, stop: threading.Event,
+                       samples: list[tuple[str, list[dict]]]) -> None:
+    """Append, every half second until `stop`, the time and the release's pods."""
     while not stop.wait(0.5):
-        pods = release.pods()
-        counts.append(sum(1 for pod in pods if pod_ready(pod)))
-        samples.append(time.strftime("%H:%M:%S ") + ", ".join(
-            f"{pod['metadata']['name'][-5:]}@{pod['spec'].get('nodeName', '-')[-1:]}"
-            f"{'' if pod_ready(pod) else ' NOT READY'}"
-            f"{' terminating' if pod['metadata'].get('deletionTimestamp') else ''}"
-            for pod in pods))
+        samples.append((time.strftime("%H:%M:%S"), release.pods()))
+
+
+def described(sample: tuple[str, list[dict]]) -> str:
+    """One sample as a line: each pod's name, node, and whether it is Ready, terminating."""
+    at, pods = sample
+    return at + " " + ", ".join(
+        f"{pod['metadata']['name'][-5:]}@{pod['spec'].get('nodeName', '-')[-1:]}"
+        f"{'' if pod_ready(pod) else ' NOT READY'}"
+        f"{' terminating' if pod['metadata'].get('deletionTimestamp') else ''}"
+        for pod in pods)
 
 
 def probe_failures(release) -> str:
@@ -142,8 +145,8 @@ def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
                       "rolloutCheck.enabled=true", "rolloutCheck.disruptions={drain}",
                       "rolloutCheck.rate=100")
     before = placement(release)
-    stop, counts, samples = threading.Event(), [], []
-    watcher = threading.Thread(target=ready_pods_through, args=(release, stop, counts, samples))
+    stop, samples = threading.Event(), []
+    watcher = threading.Thread(target=ready_pods_through, args=(release, stop, samples))
     watcher.start()
     try:
         log, passed = rollout_test_log(release)
@@ -158,9 +161,10 @@ def test_a_node_drain_under_load_loses_nothing_on_zero_downtime(install, nodes):
     assert drained not in placement(release), placement(release)
     assert not any(node["spec"].get("unschedulable") for node in json.loads(
         kubectl("get", "nodes", "-o", "json"))["items"]), "a node was left cordoned"
+    counts = [sum(1 for pod in pods if pod_ready(pod)) for _, pods in samples]
     assert counts and min(counts) >= 2, (
-        "ready pods fell below the budget's 2:\n" + "\n".join(samples) + "\n"
-        + probe_failures(release))
+        "ready pods fell below the budget's 2:\n" + "\n".join(map(described, samples))
+        + "\n" + probe_failures(release))
 
 
 def test_a_node_drain_loses_requests_on_the_naive_preset(install, nodes):

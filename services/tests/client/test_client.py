@@ -427,7 +427,6 @@ def test_an_attempt_whose_fetch_raises_is_a_counted_failure_not_a_lost_one():
     assert {attempt.error for attempt in attempts} == {"RuntimeError"}
 
 
-
 def cut_short(connection: socket.socket) -> None:
     """A 200 whose body stops halfway: what a server killed mid-answer leaves."""
     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOK\n")

@@ -155,16 +155,15 @@ def _exchange(connection: http.client.HTTPConnection, target: Target, attempt: A
         connection.request("GET", target.path, headers=headers)
         response = connection.getresponse()
         body = response.read(MAX_ANSWER_BYTES + 1)
-        if len(body) > MAX_ANSWER_BYTES:
-            Watchdog.release(watched)
-            attempt.error = f"answer over {MAX_ANSWER_BYTES >> 20} MiB"
-            return False
     except (OSError, http.client.HTTPException) as err:
         timed_out = watched is not None and Watchdog.release(watched)
         attempt.error = "timeout" if timed_out else error_name(err)
         return False
     if Watchdog.release(watched):
         attempt.error = "timeout"
+        return False
+    if len(body) > MAX_ANSWER_BYTES:
+        attempt.error = f"answer over {MAX_ANSWER_BYTES >> 20} MiB"
         return False
     if response.length:  # bytes its Content-Length promised that never came
         attempt.error = "answer cut short"
